@@ -1,0 +1,359 @@
+"""Frozen settings from config.yaml and the environment; a bad value fails fast, naming its key."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
+LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
+ADMIN_IDS_ENV = "BOT_ADMIN_IDS"
+LOG_KEY_ENV = "QUESTION_LOG_KEY"
+# Placeholders FAQ answers may use besides one per link (see Settings.placeholders).
+AGENCY_PLACEHOLDERS = frozenset(
+    {"agency_name", "address", "phone", "phone_international", "email"}
+)
+
+
+class ConfigError(ValueError):
+    """config.yaml (or an environment variable) has a problem; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Link:
+    key: str
+    url: str
+    labels: Mapping[str, str]
+
+    def label(self, lang: str) -> str:
+        return self.labels.get(lang) or next(iter(self.labels.values()))
+
+
+@dataclass(frozen=True)
+class Coordinates:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class AgencySettings:
+    names: Mapping[str, str]
+    addresses: Mapping[str, str]
+    phone: str
+    phone_international: str
+    email: str
+    coordinates: Coordinates | None = None
+
+
+@dataclass(frozen=True)
+class MatchingSettings:
+    answer_threshold: float = 50.0
+    suggest_threshold: float = 25.0
+    ambiguity_margin: float = 4.0
+    max_suggestions: int = 3
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str | None = None
+    listen: str = "127.0.0.1"
+    port: int = 8443
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    base_url: str = "https://api.telegram.org/bot"
+    mode: str = "polling"
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    admin_ids: frozenset[int] = frozenset()
+    flood_limit_per_minute: int = 20
+
+
+@dataclass(frozen=True)
+class QuestionLogSettings:
+    retention_days: int = 180
+
+
+@dataclass(frozen=True)
+class Settings:
+    agency: AgencySettings
+    links: Mapping[str, Link]
+    languages: tuple[str, ...]
+    faq_dir: Path
+    question_log_path: Path
+    matching: MatchingSettings
+    telegram: TelegramSettings
+    question_log: QuestionLogSettings
+    source: Path | None = None
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    def placeholders(self, lang: str) -> dict[str, str]:
+        """Values that FAQ answers may name as {key}, in the answer's language."""
+        agency = self.agency
+        values = {
+            "agency_name": _in_language(agency.names, lang),
+            "address": _in_language(agency.addresses, lang),
+            "phone": agency.phone,
+            "phone_international": agency.phone_international,
+            "email": agency.email,
+        }
+        values.update({key: link.url for key, link in self.links.items()})
+        return values
+
+    @property
+    def placeholder_names(self) -> frozenset[str]:
+        return frozenset(self.placeholders(self.default_language))
+
+
+def _in_language(values: Mapping[str, str], lang: str) -> str:
+    return values.get(lang) or next(iter(values.values()))
+
+
+def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read config.yaml; relative paths in it are resolved against the file's folder."""
+    config_path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    environ = os.environ if environ is None else environ
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{config_path}: cannot read the configuration: {error.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{config_path}{where}: not valid YAML: {error}") from None
+    return settings_from_mapping(raw, base_dir=config_path.parent, environ=environ, source=config_path)
+
+
+def settings_from_mapping(
+    raw: object,
+    *,
+    base_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    source: Path | None = None,
+) -> Settings:
+    environ = {} if environ is None else environ
+    reader = _Reader(str(source) if source else "config")
+    root = reader.mapping(raw, "", required={"agency", "links", "languages"},
+                          optional={"paths", "matching", "telegram", "question_log"})
+    languages = tuple(reader.language_list(root["languages"], "languages"))
+    agency = _read_agency(reader, root["agency"], languages)
+    links = _read_links(reader, root["links"], languages)
+
+    paths = reader.mapping(root.get("paths", {}), "paths", optional={"faq", "question_log"})
+    faq_dir = base_dir / reader.string(paths.get("faq", "faq"), "paths.faq")
+    log_path = base_dir / reader.string(
+        paths.get("question_log", "data/questions.sqlite3"), "paths.question_log"
+    )
+
+    matching_raw = reader.mapping(
+        root.get("matching", {}), "matching",
+        optional={"answer_threshold", "suggest_threshold", "ambiguity_margin", "max_suggestions"},
+    )
+    defaults = MatchingSettings()
+    matching = MatchingSettings(
+        answer_threshold=reader.number(
+            matching_raw.get("answer_threshold", defaults.answer_threshold),
+            "matching.answer_threshold", 0, 100),
+        suggest_threshold=reader.number(
+            matching_raw.get("suggest_threshold", defaults.suggest_threshold),
+            "matching.suggest_threshold", 0, 100),
+        ambiguity_margin=reader.number(
+            matching_raw.get("ambiguity_margin", defaults.ambiguity_margin),
+            "matching.ambiguity_margin", 0, 100),
+        max_suggestions=reader.integer(
+            matching_raw.get("max_suggestions", defaults.max_suggestions),
+            "matching.max_suggestions", 1, 8),
+    )
+    if matching.suggest_threshold > matching.answer_threshold:
+        raise ConfigError(
+            f"{reader.source}: matching.suggest_threshold ({matching.suggest_threshold:g}) must not "
+            f"be above matching.answer_threshold ({matching.answer_threshold:g})"
+        )
+
+    telegram = _read_telegram(reader, root.get("telegram", {}), environ)
+    log_raw = reader.mapping(root.get("question_log", {}), "question_log",
+                             optional={"retention_days"})
+    question_log = QuestionLogSettings(
+        retention_days=reader.integer(log_raw.get("retention_days", 180),
+                                      "question_log.retention_days", 1, 3650)
+    )
+    return Settings(
+        agency=agency, links=links, languages=languages, faq_dir=faq_dir,
+        question_log_path=log_path, matching=matching, telegram=telegram,
+        question_log=question_log, source=source,
+    )
+
+
+def _read_agency(reader: _Reader, raw: object, languages: tuple[str, ...]) -> AgencySettings:
+    agency = reader.mapping(raw, "agency", required={"name", "address", "phone", "email"},
+                            optional={"phone_international", "coordinates"})
+    coordinates = None
+    if agency.get("coordinates") is not None:
+        point = reader.mapping(agency["coordinates"], "agency.coordinates",
+                               required={"latitude", "longitude"})
+        coordinates = Coordinates(
+            latitude=reader.number(point["latitude"], "agency.coordinates.latitude", -90, 90),
+            longitude=reader.number(point["longitude"], "agency.coordinates.longitude", -180, 180),
+        )
+    email = reader.string(agency["email"], "agency.email")
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise ConfigError(f"{reader.source}: agency.email: {email!r} is not an e-mail address")
+    phone = reader.string(agency["phone"], "agency.phone")
+    return AgencySettings(
+        names=reader.translations(agency["name"], "agency.name", languages),
+        addresses=reader.translations(agency["address"], "agency.address", languages),
+        phone=phone,
+        phone_international=reader.string(agency.get("phone_international", phone),
+                                          "agency.phone_international"),
+        email=email,
+        coordinates=coordinates,
+    )
+
+
+def _read_links(reader: _Reader, raw: object, languages: tuple[str, ...]) -> dict[str, Link]:
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"{reader.source}: links: expected a mapping of link names")
+    links = {}
+    for key, value in raw.items():
+        name = f"links.{key}"
+        if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            raise ConfigError(f"{reader.source}: {name}: link names use a-z, 0-9 and _")
+        if key in AGENCY_PLACEHOLDERS:
+            raise ConfigError(f"{reader.source}: {name}: the name is taken by agency.{key}'s "
+                              "placeholder; choose another")
+        link = reader.mapping(value, name, required={"url", "label"})
+        url = reader.string(link["url"], f"{name}.url")
+        if not re.match(r"^(https?://|mailto:|tel:)\S+$", url):
+            raise ConfigError(f"{reader.source}: {name}.url: {url!r} is not an http(s), mailto: "
+                              "or tel: address")
+        links[key] = Link(key=key, url=url,
+                          labels=reader.translations(link["label"], f"{name}.label", languages))
+    return links
+
+
+def _read_telegram(reader: _Reader, raw: object, environ: Mapping[str, str]) -> TelegramSettings:
+    telegram = reader.mapping(raw, "telegram", optional={
+        "base_url", "mode", "webhook", "admin_ids", "flood_limit_per_minute"})
+    defaults = TelegramSettings()
+    mode = reader.string(telegram.get("mode", defaults.mode), "telegram.mode")
+    if mode not in ("polling", "webhook"):
+        raise ConfigError(f"{reader.source}: telegram.mode: {mode!r} must be polling or webhook")
+    webhook_raw = reader.mapping(telegram.get("webhook", {}), "telegram.webhook",
+                                 optional={"url", "listen", "port"})
+    url = webhook_raw.get("url")
+    if url is not None:
+        url = reader.string(url, "telegram.webhook.url")
+    if mode == "webhook" and not url:
+        raise ConfigError(f"{reader.source}: telegram.webhook.url is required when telegram.mode "
+                          "is webhook")
+    webhook = WebhookSettings(
+        url=url,
+        listen=reader.string(webhook_raw.get("listen", "127.0.0.1"), "telegram.webhook.listen"),
+        port=reader.integer(webhook_raw.get("port", 8443), "telegram.webhook.port", 1, 65535),
+    )
+    admin_ids = set()
+    for index, value in enumerate(reader.sequence(telegram.get("admin_ids", []),
+                                                  "telegram.admin_ids")):
+        admin_ids.add(reader.integer(value, f"telegram.admin_ids[{index}]", 1, 2**63))
+    for part in environ.get(ADMIN_IDS_ENV, "").replace(";", ",").split(","):
+        if part.strip():
+            if not part.strip().isdigit():
+                raise ConfigError(f"{ADMIN_IDS_ENV}: {part.strip()!r} is not a Telegram user id")
+            admin_ids.add(int(part))
+    return TelegramSettings(
+        base_url=reader.string(telegram.get("base_url", defaults.base_url), "telegram.base_url"),
+        mode=mode,
+        webhook=webhook,
+        admin_ids=frozenset(admin_ids),
+        flood_limit_per_minute=reader.integer(
+            telegram.get("flood_limit_per_minute", defaults.flood_limit_per_minute),
+            "telegram.flood_limit_per_minute", 1, 10_000),
+    )
+
+
+class _Reader:
+    """Type checks that raise ConfigError naming the dotted key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {key or 'top level'}: {message}")
+
+    def mapping(self, value: object, key: str, *, required: set[str] | None = None,
+                optional: set[str] | None = None) -> dict[str, Any]:
+        required = required or set()
+        allowed = required | (optional or set())
+        if not isinstance(value, dict):
+            raise self.fail(key, "expected a mapping (key: value lines)")
+        prefix = f"{key}." if key else ""
+        for name in value:
+            if name not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise ConfigError(f"{self.source}: {prefix}{name}: unknown key (known: {known})")
+        for name in sorted(required - set(value)):
+            raise ConfigError(f"{self.source}: {prefix}{name}: missing")
+        return value
+
+    def sequence(self, value: object, key: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.fail(key, "expected a list")
+        return value
+
+    def string(self, value: object, key: str) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "expected a non-empty text")
+        return value.strip()
+
+    def number(self, value: object, key: str, low: float, high: float) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"expected a number from {low:g} to {high:g}, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(key, f"{value!r} is outside {low:g}..{high:g}")
+        return float(value)
+
+    def integer(self, value: object, key: str, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"expected a whole number from {low} to {high}, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(key, f"{value!r} is outside {low}..{high}")
+        return value
+
+    def language_list(self, value: object, key: str) -> list[str]:
+        items = self.sequence(value, key)
+        if not items:
+            raise self.fail(key, "name at least one language")
+        for item in items:
+            if not isinstance(item, str) or not LANGUAGE_CODE.match(item):
+                raise self.fail(key, f"{item!r} is not a two-letter language code (ISO 639-1)")
+        return items
+
+    def translations(self, value: object, key: str, languages: tuple[str, ...]) -> dict[str, str]:
+        if isinstance(value, str):
+            return dict.fromkeys(languages, value.strip())
+        table = self.mapping(value, key, optional=set(languages))
+        result = {lang: self.string(text, f"{key}.{lang}") for lang, text in table.items()}
+        if not result:
+            raise self.fail(key, "give the text in at least one language")
+        return result
+
+
+def bot_token(environ: Mapping[str, str] | None = None) -> str | None:
+    environ = os.environ if environ is None else environ
+    token = environ.get(TOKEN_ENV, "").strip()
+    return token or None
