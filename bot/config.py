@@ -18,9 +18,7 @@ WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 ADMIN_IDS_ENV = "BOT_ADMIN_IDS"
 LOG_KEY_ENV = "QUESTION_LOG_KEY"
 # Placeholders FAQ answers may use besides one per link (see Settings.placeholders).
-AGENCY_PLACEHOLDERS = frozenset(
-    {"agency_name", "address", "phone", "phone_international", "email"}
-)
+AGENCY_PLACEHOLDERS = frozenset({"agency_name", "address", "phone", "phone_international", "email"})
 
 
 class ConfigError(ValueError):
@@ -120,21 +118,27 @@ def _in_language(values: Mapping[str, str], lang: str) -> str:
     return values.get(lang) or next(iter(values.values()))
 
 
-def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Read config.yaml; relative paths in it are resolved against the file's folder."""
     config_path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
     environ = os.environ if environ is None else environ
     try:
         text = config_path.read_text(encoding="utf-8")
     except OSError as error:
-        raise ConfigError(f"{config_path}: cannot read the configuration: {error.strerror}") from None
+        raise ConfigError(
+            f"{config_path}: cannot read the configuration: {error.strerror}"
+        ) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{config_path}{where}: not valid YAML: {error}") from None
-    return settings_from_mapping(raw, base_dir=config_path.parent, environ=environ, source=config_path)
+    return settings_from_mapping(
+        raw, base_dir=config_path.parent, environ=environ, source=config_path
+    )
 
 
 def settings_from_mapping(
@@ -146,8 +150,12 @@ def settings_from_mapping(
 ) -> Settings:
     environ = {} if environ is None else environ
     reader = _Reader(str(source) if source else "config")
-    root = reader.mapping(raw, "", required={"agency", "links", "languages"},
-                          optional={"paths", "matching", "telegram", "question_log"})
+    root = reader.mapping(
+        raw,
+        "",
+        required={"agency", "links", "languages"},
+        optional={"paths", "matching", "telegram", "question_log"},
+    )
     languages = tuple(reader.language_list(root["languages"], "languages"))
     agency = _read_agency(reader, root["agency"], languages)
     links = _read_links(reader, root["links"], languages)
@@ -159,51 +167,77 @@ def settings_from_mapping(
     )
 
     matching_raw = reader.mapping(
-        root.get("matching", {}), "matching",
+        root.get("matching", {}),
+        "matching",
         optional={"answer_threshold", "suggest_threshold", "ambiguity_margin", "max_suggestions"},
     )
     defaults = MatchingSettings()
     matching = MatchingSettings(
         answer_threshold=reader.number(
             matching_raw.get("answer_threshold", defaults.answer_threshold),
-            "matching.answer_threshold", 0, 100),
+            "matching.answer_threshold",
+            0,
+            100,
+        ),
         suggest_threshold=reader.number(
             matching_raw.get("suggest_threshold", defaults.suggest_threshold),
-            "matching.suggest_threshold", 0, 100),
+            "matching.suggest_threshold",
+            0,
+            100,
+        ),
         ambiguity_margin=reader.number(
             matching_raw.get("ambiguity_margin", defaults.ambiguity_margin),
-            "matching.ambiguity_margin", 0, 100),
+            "matching.ambiguity_margin",
+            0,
+            100,
+        ),
         max_suggestions=reader.integer(
             matching_raw.get("max_suggestions", defaults.max_suggestions),
-            "matching.max_suggestions", 1, 8),
+            "matching.max_suggestions",
+            1,
+            8,
+        ),
     )
     if matching.suggest_threshold > matching.answer_threshold:
         raise ConfigError(
-            f"{reader.source}: matching.suggest_threshold ({matching.suggest_threshold:g}) must not "
-            f"be above matching.answer_threshold ({matching.answer_threshold:g})"
+            f"{reader.source}: matching.suggest_threshold ({matching.suggest_threshold:g}) "
+            f"must not be above matching.answer_threshold ({matching.answer_threshold:g})"
         )
 
     telegram = _read_telegram(reader, root.get("telegram", {}), environ)
-    log_raw = reader.mapping(root.get("question_log", {}), "question_log",
-                             optional={"retention_days"})
+    log_raw = reader.mapping(
+        root.get("question_log", {}), "question_log", optional={"retention_days"}
+    )
     question_log = QuestionLogSettings(
-        retention_days=reader.integer(log_raw.get("retention_days", 180),
-                                      "question_log.retention_days", 1, 3650)
+        retention_days=reader.integer(
+            log_raw.get("retention_days", 180), "question_log.retention_days", 1, 3650
+        )
     )
     return Settings(
-        agency=agency, links=links, languages=languages, faq_dir=faq_dir,
-        question_log_path=log_path, matching=matching, telegram=telegram,
-        question_log=question_log, source=source,
+        agency=agency,
+        links=links,
+        languages=languages,
+        faq_dir=faq_dir,
+        question_log_path=log_path,
+        matching=matching,
+        telegram=telegram,
+        question_log=question_log,
+        source=source,
     )
 
 
 def _read_agency(reader: _Reader, raw: object, languages: tuple[str, ...]) -> AgencySettings:
-    agency = reader.mapping(raw, "agency", required={"name", "address", "phone", "email"},
-                            optional={"phone_international", "coordinates"})
+    agency = reader.mapping(
+        raw,
+        "agency",
+        required={"name", "address", "phone", "email"},
+        optional={"phone_international", "coordinates"},
+    )
     coordinates = None
     if agency.get("coordinates") is not None:
-        point = reader.mapping(agency["coordinates"], "agency.coordinates",
-                               required={"latitude", "longitude"})
+        point = reader.mapping(
+            agency["coordinates"], "agency.coordinates", required={"latitude", "longitude"}
+        )
         coordinates = Coordinates(
             latitude=reader.number(point["latitude"], "agency.coordinates.latitude", -90, 90),
             longitude=reader.number(point["longitude"], "agency.coordinates.longitude", -180, 180),
@@ -216,8 +250,9 @@ def _read_agency(reader: _Reader, raw: object, languages: tuple[str, ...]) -> Ag
         names=reader.translations(agency["name"], "agency.name", languages),
         addresses=reader.translations(agency["address"], "agency.address", languages),
         phone=phone,
-        phone_international=reader.string(agency.get("phone_international", phone),
-                                          "agency.phone_international"),
+        phone_international=reader.string(
+            agency.get("phone_international", phone), "agency.phone_international"
+        ),
         email=email,
         coordinates=coordinates,
     )
@@ -232,41 +267,51 @@ def _read_links(reader: _Reader, raw: object, languages: tuple[str, ...]) -> dic
         if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", key):
             raise ConfigError(f"{reader.source}: {name}: link names use a-z, 0-9 and _")
         if key in AGENCY_PLACEHOLDERS:
-            raise ConfigError(f"{reader.source}: {name}: the name is taken by agency.{key}'s "
-                              "placeholder; choose another")
+            raise ConfigError(
+                f"{reader.source}: {name}: the name is taken by agency.{key}'s "
+                "placeholder; choose another"
+            )
         link = reader.mapping(value, name, required={"url", "label"})
         url = reader.string(link["url"], f"{name}.url")
         if not re.match(r"^(https?://|mailto:|tel:)\S+$", url):
-            raise ConfigError(f"{reader.source}: {name}.url: {url!r} is not an http(s), mailto: "
-                              "or tel: address")
-        links[key] = Link(key=key, url=url,
-                          labels=reader.translations(link["label"], f"{name}.label", languages))
+            raise ConfigError(
+                f"{reader.source}: {name}.url: {url!r} is not an http(s), mailto: or tel: address"
+            )
+        links[key] = Link(
+            key=key, url=url, labels=reader.translations(link["label"], f"{name}.label", languages)
+        )
     return links
 
 
 def _read_telegram(reader: _Reader, raw: object, environ: Mapping[str, str]) -> TelegramSettings:
-    telegram = reader.mapping(raw, "telegram", optional={
-        "base_url", "mode", "webhook", "admin_ids", "flood_limit_per_minute"})
+    telegram = reader.mapping(
+        raw,
+        "telegram",
+        optional={"base_url", "mode", "webhook", "admin_ids", "flood_limit_per_minute"},
+    )
     defaults = TelegramSettings()
     mode = reader.string(telegram.get("mode", defaults.mode), "telegram.mode")
     if mode not in ("polling", "webhook"):
         raise ConfigError(f"{reader.source}: telegram.mode: {mode!r} must be polling or webhook")
-    webhook_raw = reader.mapping(telegram.get("webhook", {}), "telegram.webhook",
-                                 optional={"url", "listen", "port"})
+    webhook_raw = reader.mapping(
+        telegram.get("webhook", {}), "telegram.webhook", optional={"url", "listen", "port"}
+    )
     url = webhook_raw.get("url")
     if url is not None:
         url = reader.string(url, "telegram.webhook.url")
     if mode == "webhook" and not url:
-        raise ConfigError(f"{reader.source}: telegram.webhook.url is required when telegram.mode "
-                          "is webhook")
+        raise ConfigError(
+            f"{reader.source}: telegram.webhook.url is required when telegram.mode is webhook"
+        )
     webhook = WebhookSettings(
         url=url,
         listen=reader.string(webhook_raw.get("listen", "127.0.0.1"), "telegram.webhook.listen"),
         port=reader.integer(webhook_raw.get("port", 8443), "telegram.webhook.port", 1, 65535),
     )
     admin_ids = set()
-    for index, value in enumerate(reader.sequence(telegram.get("admin_ids", []),
-                                                  "telegram.admin_ids")):
+    for index, value in enumerate(
+        reader.sequence(telegram.get("admin_ids", []), "telegram.admin_ids")
+    ):
         admin_ids.add(reader.integer(value, f"telegram.admin_ids[{index}]", 1, 2**63))
     for part in environ.get(ADMIN_IDS_ENV, "").replace(";", ",").split(","):
         if part.strip():
@@ -280,7 +325,10 @@ def _read_telegram(reader: _Reader, raw: object, environ: Mapping[str, str]) -> 
         admin_ids=frozenset(admin_ids),
         flood_limit_per_minute=reader.integer(
             telegram.get("flood_limit_per_minute", defaults.flood_limit_per_minute),
-            "telegram.flood_limit_per_minute", 1, 10_000),
+            "telegram.flood_limit_per_minute",
+            1,
+            10_000,
+        ),
     )
 
 
@@ -293,8 +341,14 @@ class _Reader:
     def fail(self, key: str, message: str) -> ConfigError:
         return ConfigError(f"{self.source}: {key or 'top level'}: {message}")
 
-    def mapping(self, value: object, key: str, *, required: set[str] | None = None,
-                optional: set[str] | None = None) -> dict[str, Any]:
+    def mapping(
+        self,
+        value: object,
+        key: str,
+        *,
+        required: set[str] | None = None,
+        optional: set[str] | None = None,
+    ) -> dict[str, Any]:
         required = required or set()
         allowed = required | (optional or set())
         if not isinstance(value, dict):

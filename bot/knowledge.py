@@ -164,11 +164,25 @@ def _parse_file(path: Path, name: str) -> _ParsedFile:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        return _ParsedFile(name, path.stem, None, None, [
-            Problem(name, 0, f"the file is not UTF-8 text (byte {error.start}); save it as UTF-8")])
+        return _ParsedFile(
+            name,
+            path.stem,
+            None,
+            None,
+            [
+                Problem(
+                    name, 0, f"the file is not UTF-8 text (byte {error.start}); save it as UTF-8"
+                )
+            ],
+        )
     except OSError as error:
-        return _ParsedFile(name, path.stem, None, None,
-                           [Problem(name, 0, f"cannot read the file: {error.strerror}")])
+        return _ParsedFile(
+            name,
+            path.stem,
+            None,
+            None,
+            [Problem(name, 0, f"cannot read the file: {error.strerror}")],
+        )
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -179,8 +193,13 @@ def _parse_file(path: Path, name: str) -> _ParsedFile:
         context = getattr(error, "context", None)
         message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
         hint = _yaml_hint(text, line)
-        return _ParsedFile(name, path.stem, None, None,
-                           [Problem(name, line, message + (f". {hint}" if hint else ""))])
+        return _ParsedFile(
+            name,
+            path.stem,
+            None,
+            None,
+            [Problem(name, line, message + (f". {hint}" if hint else ""))],
+        )
     problems = _duplicate_keys(root, name)
     return _ParsedFile(name, path.stem, data, root, problems)
 
@@ -192,8 +211,10 @@ def _yaml_hint(text: str, line: int) -> str:
         if "\t" in content[: len(content) - len(content.lstrip())]:
             return "Indent with spaces, not tabs"
         if "[" in content and re.search(r"[?:]", content.split("[", 1)[1]):
-            return ("Inside [ ], a text with '?' or ':' must be put in quotes "
-                    "(\"Where is the office?\"), or write one '- question' per line")
+            return (
+                "Inside [ ], a text with '?' or ':' must be put in quotes "
+                "(\"Where is the office?\"), or write one '- question' per line"
+            )
         if re.search(r":\s*[^\"'\s][^\"']*: ", content):
             return "A text containing ': ' must be put in quotes"
     return "Check the indentation and quotes on this line and the one above"
@@ -207,10 +228,14 @@ def _duplicate_keys(node: yaml.Node | None, name: str) -> list[Problem]:
             key = getattr(key_node, "value", None)
             if isinstance(key, str):
                 if key in seen:
-                    problems.append(Problem(
-                        name, key_node.start_mark.line + 1,
-                        f"the key {key!r} appears twice (first on line {seen[key]}); "
-                        "only one is kept"))
+                    problems.append(
+                        Problem(
+                            name,
+                            key_node.start_mark.line + 1,
+                            f"the key {key!r} appears twice (first on line {seen[key]}); "
+                            "only one is kept",
+                        )
+                    )
                 seen.setdefault(key, key_node.start_mark.line + 1)
             problems.extend(_duplicate_keys(value_node, name))
     elif isinstance(node, yaml.SequenceNode):
@@ -250,8 +275,9 @@ def _entry_id_at(data: Any, path: Sequence[Any]) -> str | None:
         entries = data.get("entries") if isinstance(data, dict) else None
         if isinstance(entries, list) and path[1] < len(entries):
             entry = entries[path[1]]
-            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                return entry["id"]
+            entry_id = entry.get("id") if isinstance(entry, dict) else None
+            if isinstance(entry_id, str):
+                return entry_id
     return None
 
 
@@ -265,9 +291,15 @@ def _describe_path(path: Sequence[Any]) -> str:
     return "".join(parts)
 
 
-_TYPE_NAMES = {"object": "a mapping (key: value lines)", "array": "a list", "string": "a text",
-               "integer": "a whole number", "number": "a number", "boolean": "yes/no",
-               "null": "nothing"}
+_TYPE_NAMES = {
+    "object": "a mapping (key: value lines)",
+    "array": "a list",
+    "string": "a text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "yes/no",
+    "null": "nothing",
+}
 
 
 def _value_kind(value: Any) -> str:
@@ -305,8 +337,11 @@ def _schema_problems(parsed: _ParsedFile) -> list[Problem]:
             key_line = True
         elif kind == "type":
             expected = error.validator_value
-            expected_name = _TYPE_NAMES.get(expected, str(expected)) if isinstance(
-                expected, str) else " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+            expected_name = (
+                _TYPE_NAMES.get(expected, str(expected))
+                if isinstance(expected, str)
+                else " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+            )
             message = f"{prefix}expected {expected_name}, found {_value_kind(error.instance)}"
         elif kind == "minItems":
             message = f"{prefix}the list is empty; give at least one item"
@@ -315,8 +350,10 @@ def _schema_problems(parsed: _ParsedFile) -> list[Problem]:
         elif kind == "minLength":
             message = f"{prefix}is empty text"
         elif kind == "pattern" and path and path[-1] == "id":
-            message = (f"{prefix}{error.instance!r} is not a valid id: use a-z, 0-9 and '-', "
-                       "at most 32 characters")
+            message = (
+                f"{prefix}{error.instance!r} is not a valid id: use a-z, 0-9 and '-', "
+                "at most 32 characters"
+            )
         elif kind == "pattern" and len(path) >= 2 and path[-2] == "related":
             message = f"{prefix}{error.instance!r} is not a valid entry id"
         elif kind == "propertyNames" or (kind == "pattern" and not path):
@@ -325,14 +362,18 @@ def _schema_problems(parsed: _ParsedFile) -> list[Problem]:
             message = f"{prefix}lists the same item twice"
         else:
             message = f"{prefix}{error.message}"
-        problems.append(Problem(parsed.name, _line_of(parsed.root, path, key=key_line), message,
-                                _entry_id_at(parsed.data, list(error.absolute_path))))
+        problems.append(
+            Problem(
+                parsed.name,
+                _line_of(parsed.root, path, key=key_line),
+                message,
+                _entry_id_at(parsed.data, list(error.absolute_path)),
+            )
+        )
     return problems
 
 
-def _fill_placeholders(
-    text: str, values: Mapping[str, str], on_unknown: list[str]
-) -> str:
+def _fill_placeholders(text: str, values: Mapping[str, str], on_unknown: list[str]) -> str:
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in values:
@@ -375,9 +416,15 @@ def _assemble(
             entry_id = raw["id"]
             if entry_id in first_seen:
                 other_file, other_line = first_seen[entry_id]
-                problems.append(Problem(parsed.name, line,
-                                        f"the id {entry_id!r} is already used at "
-                                        f"{other_file}:{other_line}; ids must be unique", entry_id))
+                problems.append(
+                    Problem(
+                        parsed.name,
+                        line,
+                        f"the id {entry_id!r} is already used at "
+                        f"{other_file}:{other_line}; ids must be unique",
+                        entry_id,
+                    )
+                )
                 continue
             first_seen[entry_id] = (parsed.name, line)
             for lang in [*raw["questions"], *raw["answer"]]:
@@ -391,51 +438,93 @@ def _assemble(
                 filled = _fill_placeholders(text.strip(), values, unknown)
                 for name in dict.fromkeys(unknown):
                     known = ", ".join("{" + n + "}" for n in sorted(known_names)) or "none"
-                    problems.append(Problem(parsed.name, answer_line,
-                                            f"answer.{lang}: unknown placeholder {{{name}}} "
-                                            f"(known: {known})", entry_id))
+                    problems.append(
+                        Problem(
+                            parsed.name,
+                            answer_line,
+                            f"answer.{lang}: unknown placeholder {{{name}}} (known: {known})",
+                            entry_id,
+                        )
+                    )
                 for html_problem in html_problems(filled):
-                    problems.append(Problem(parsed.name, answer_line,
-                                            f"answer.{lang}: Telegram would reject this answer: "
-                                            f"{html_problem}", entry_id))
+                    problems.append(
+                        Problem(
+                            parsed.name,
+                            answer_line,
+                            f"answer.{lang}: Telegram would reject this answer: {html_problem}",
+                            entry_id,
+                        )
+                    )
                 answers[lang] = filled
             for link in raw.get("links", []):
                 if link_names is not None and link not in link_names:
                     known = ", ".join(sorted(link_names)) or "none"
-                    problems.append(Problem(
-                        parsed.name, _line_of(parsed.root, ["entries", index, "links"]),
-                        f"links: unknown link {link!r} (config.yaml has: {known})", entry_id))
-            entries.append(Entry(
-                id=entry_id,
-                questions={lang: tuple(q.strip() for q in qs)
-                           for lang, qs in raw["questions"].items()},
-                answers=answers,
-                category=parsed.key,
-                links=tuple(raw.get("links", [])),
-                related=tuple(raw.get("related", [])),
-                file=parsed.name,
-                line=line,
-            ))
+                    problems.append(
+                        Problem(
+                            parsed.name,
+                            _line_of(parsed.root, ["entries", index, "links"]),
+                            f"links: unknown link {link!r} (config.yaml has: {known})",
+                            entry_id,
+                        )
+                    )
+            entries.append(
+                Entry(
+                    id=entry_id,
+                    questions={
+                        lang: tuple(q.strip() for q in qs) for lang, qs in raw["questions"].items()
+                    },
+                    answers=answers,
+                    category=parsed.key,
+                    links=tuple(raw.get("links", [])),
+                    related=tuple(raw.get("related", [])),
+                    file=parsed.name,
+                    line=line,
+                )
+            )
             ids.append(entry_id)
         categories.append(Category(parsed.key, dict(category_titles), tuple(ids)))
 
     for entry in entries:
         for related in entry.related:
             if related not in first_seen:
-                problems.append(Problem(entry.file, entry.line,
-                                        f"related: no entry has the id {related!r}", entry.id))
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"related: no entry has the id {related!r}",
+                        entry.id,
+                    )
+                )
             elif related == entry.id:
-                problems.append(Problem(entry.file, entry.line,
-                                        "related: an entry cannot be related to itself", entry.id))
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        "related: an entry cannot be related to itself",
+                        entry.id,
+                    )
+                )
         for lang in all_languages:
             if lang not in entry.questions:
-                problems.append(Problem(entry.file, entry.line,
-                                        f"no questions in '{lang}' (other entries have them)",
-                                        entry.id, "warning"))
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"no questions in '{lang}' (other entries have them)",
+                        entry.id,
+                        "warning",
+                    )
+                )
             if lang not in entry.answers:
-                problems.append(Problem(entry.file, entry.line,
-                                        f"no answer in '{lang}' (other entries have one)",
-                                        entry.id, "warning"))
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"no answer in '{lang}' (other entries have one)",
+                        entry.id,
+                        "warning",
+                    )
+                )
     if any(p.severity == "error" for p in problems):
         raise KnowledgeBaseError(sorted(problems))
     return KnowledgeBase(

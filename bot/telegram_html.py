@@ -14,9 +14,21 @@ from html.parser import HTMLParser
 MESSAGE_LIMIT = 4096
 # https://core.telegram.org/bots/api#html-style
 ALLOWED_TAGS = {
-    "b": set(), "strong": set(), "i": set(), "em": set(), "u": set(), "ins": set(),
-    "s": set(), "strike": set(), "del": set(), "tg-spoiler": set(), "span": {"class"},
-    "a": {"href"}, "code": {"class"}, "pre": set(), "blockquote": {"expandable"},
+    "b": set(),
+    "strong": set(),
+    "i": set(),
+    "em": set(),
+    "u": set(),
+    "ins": set(),
+    "s": set(),
+    "strike": set(),
+    "del": set(),
+    "tg-spoiler": set(),
+    "span": {"class"},
+    "a": {"href"},
+    "code": {"class"},
+    "pre": set(),
+    "blockquote": {"expandable"},
     "tg-emoji": {"emoji-id"},
 }
 _KNOWN_ENTITIES = {"lt", "gt", "amp", "quot"}
@@ -32,8 +44,9 @@ class _TelegramHtmlChecker(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
-            self.problems.append(f"<{tag}> is not a tag Telegram allows "
-                                 f"(allowed: {', '.join(sorted(ALLOWED_TAGS))})")
+            self.problems.append(
+                f"<{tag}> is not a tag Telegram allows (allowed: {', '.join(sorted(ALLOWED_TAGS))})"
+            )
             return
         for name, value in attrs:
             if name not in ALLOWED_TAGS[tag]:
@@ -47,8 +60,10 @@ class _TelegramHtmlChecker(HTMLParser):
         self.open_tags.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.problems.append(f"<{tag}/> is not allowed: Telegram has no self-closing tags "
-                             "(for a line break, start a new line)")
+        self.problems.append(
+            f"<{tag}/> is not allowed: Telegram has no self-closing tags "
+            "(for a line break, start a new line)"
+        )
 
     def handle_endtag(self, tag: str) -> None:
         if tag not in ALLOWED_TAGS:
@@ -70,8 +85,9 @@ class _TelegramHtmlChecker(HTMLParser):
 
     def handle_entityref(self, name: str) -> None:
         if name not in _KNOWN_ENTITIES:
-            self.problems.append(f"&{name}; is not an entity Telegram knows (use &lt; &gt; &amp; "
-                                 "&quot;)")
+            self.problems.append(
+                f"&{name}; is not an entity Telegram knows (use &lt; &gt; &amp; &quot;)"
+            )
         self.plain.append(html.unescape(f"&{name};"))
 
     def handle_charref(self, name: str) -> None:

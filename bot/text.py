@@ -1,4 +1,9 @@
-"""Text normalisation shared by the matcher, the question log and the evaluation."""
+"""Text normalisation shared by the matcher, the question log and the evaluation.
+
+Everything is compared in a folded form: lower case, Albanian "ë" and "ç" written as "e"
+and "c" (users often type without them), other accents dropped, punctuation turned to
+spaces.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,20 @@ import unicodedata
 
 _NON_WORD = re.compile(r"[^\w]+")
 _FOLD = str.maketrans({"ë": "e", "ç": "c", "Ë": "e", "Ç": "c"})
+# Letters that only Albanian (of the bot's languages) writes; a clue to the language.
+ALBANIAN_LETTERS = frozenset("ëçËÇ")
+
+# Character n-grams are taken within words, padded with a space on each side so that a
+# word's start and end count as their own n-grams: " adr", "esa ". Lengths 3-5 measured
+# best on CLINC150 (see /work/shared/docs/matching-notes.md).
+NGRAM_SIZES = (3, 4, 5)
 
 
 def fold_diacritics(text: str) -> str:
     """Lower-case and strip accents: 'Çfarë' -> 'cfare'."""
     text = text.translate(_FOLD).lower()
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -23,3 +37,13 @@ def normalise(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     return normalise(text).split()
+
+
+def char_ngrams(word: str) -> list[str]:
+    """The 3- to 5-character n-grams of one folded word, with its boundaries marked."""
+    padded = f" {word} "
+    return [
+        padded[start : start + size]
+        for size in NGRAM_SIZES
+        for start in range(len(padded) - size + 1)
+    ]

@@ -1,0 +1,279 @@
+"""The command line: python -m bot run | chat | ask | lint | eval | links | report.
+
+This is the composition root: it reads the settings, builds the core and hands it to the
+adapter a command needs. Library errors become clear messages and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.assembly import build_dialog
+from bot.config import ConfigError, Settings, bot_token, load_settings
+from bot.dialog import Dialog, Reply
+from bot.knowledge import KnowledgeBaseError
+from bot.locales import LocaleError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="ASCS FAQ bot: answers questions about the Agency for the Support of Civil "
+        "Society in Albanian and English, in Telegram or in the terminal.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="settings file (default: config.yaml of the project)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run", help="run the Telegram bot (without a token: the terminal chat)"
+    )
+    run.add_argument("--faq", type=Path, help="folder of FAQ files (default: from config.yaml)")
+
+    chat = commands.add_parser("chat", help="chat with the bot in the terminal")
+    chat.add_argument("--faq", type=Path, help="folder of FAQ files")
+    chat.add_argument("--lang", help="reply language (sq or en); default: the question's")
+
+    ask = commands.add_parser("ask", help="answer questions (arguments, or one per line on stdin)")
+    ask.add_argument("question", nargs="*", help="a question; none: read lines from stdin")
+    ask.add_argument("--json", action="store_true", help="one JSON object per line per question")
+    ask.add_argument("--faq", type=Path, help="folder of FAQ files")
+    ask.add_argument("--lang", help="reply language (sq or en); default: the question's")
+
+    lint = commands.add_parser("lint", help="check the FAQ files; exit 1 on errors")
+    lint.add_argument("--faq", type=Path, help="folder of FAQ files")
+    lint.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+
+    evaluate = commands.add_parser("eval", help="score the bot on a case file")
+    evaluate.add_argument("cases", type=Path, help="a case file such as tests/eval_cases.yaml")
+    evaluate.add_argument("--faq", type=Path, help="folder of FAQ files")
+    evaluate.add_argument("-v", "--verbose", action="store_true", help="list the failures")
+
+    links = commands.add_parser("links", help="list the deep link of every entry")
+    links.add_argument("--bot", default="<bot_username>", help="the bot's Telegram username")
+    links.add_argument("--faq", type=Path, help="folder of FAQ files")
+
+    report = commands.add_parser(
+        "report", help="what users asked: unanswered questions, popular entries, feedback"
+    )
+    report.add_argument("--since", default="30d", help="period, e.g. 7d, 30d, 12h (default 30d)")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--faq", type=Path, help="folder of FAQ files")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(stdout)
+        return EXIT_USAGE
+    try:
+        settings = load_settings(args.config)
+        handler = _COMMANDS[args.command]
+        return handler(args, settings, stdin, stdout, stderr)
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=stderr)
+        return EXIT_USAGE
+    except LocaleError as error:
+        print(f"Interface texts error: {error}", file=stderr)
+        return EXIT_USAGE
+    except KnowledgeBaseError as error:
+        _print_problems(error, stderr)
+        return EXIT_PROBLEMS
+    except BrokenPipeError:  # `python -m bot ask ... | head`
+        return EXIT_OK
+
+
+def _print_problems(error: KnowledgeBaseError, stream: TextIO) -> None:
+    errors = [p for p in error.problems if p.severity == "error"]
+    print(
+        f"The FAQ files have {len(errors)} error(s); the bot cannot use them until they are fixed:",
+        file=stream,
+    )
+    for problem in error.problems:
+        print(f"  {problem}", file=stream)
+
+
+def _dialog(args: argparse.Namespace, settings: Settings) -> Dialog:
+    dialog, _holder = build_dialog(settings, getattr(args, "faq", None))
+    return dialog
+
+
+def _run(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    token = bot_token()
+    if token is None:
+        print(
+            "No TELEGRAM_BOT_TOKEN in the environment, so the Telegram bot cannot start.\n"
+            "To get a token: open Telegram, talk to @BotFather, send /newbot and follow the\n"
+            "steps; then run:  TELEGRAM_BOT_TOKEN=<token> python -m bot run\n"
+            "Meanwhile, here is the same bot in the terminal.\n",
+            file=stderr,
+        )
+        from bot.terminal import run_chat
+
+        return run_chat(_dialog(args, settings), stdin=stdin, stdout=stdout)
+    from bot.telegram_app import run_telegram_bot
+
+    return run_telegram_bot(settings, token, faq_dir=args.faq)
+
+
+def _chat(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from bot.terminal import run_chat
+
+    return run_chat(_dialog(args, settings), stdin=stdin, stdout=stdout, lang=args.lang)
+
+
+def ask_result(question: str, reply: Reply) -> dict[str, Any]:
+    """The `ask --json` object for one question."""
+    from bot.terminal import reply_as_plain_text
+
+    match = reply.match
+    best = match.best if match else None
+    if reply.kind in ("answer", "smalltalk"):
+        status = "answer"
+    elif reply.kind == "suggest":
+        status = "suggest"
+    else:
+        status = "fallback"
+    suggestions = list(match.candidates) if match and status == "suggest" else []
+    return {
+        "question": question,
+        "status": status,
+        "id": reply.entry_id if status == "answer" else None,
+        "score": round(best.score, 1) if best else 0.0,
+        "lang": reply.lang,
+        "text": reply_as_plain_text(reply),
+        "suggestions": [{"id": c.entry_id, "score": round(c.score, 1)} for c in suggestions],
+        "best": {"id": best.entry_id, "score": round(best.score, 1)} if best else None,
+    }
+
+
+def _ask(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from bot.terminal import render_for_terminal
+
+    dialog = _dialog(args, settings)
+    chosen = dialog.supported(args.lang)
+    if args.lang and chosen is None:
+        print(f"--lang {args.lang}: the bot speaks {', '.join(settings.languages)}", file=stderr)
+        return EXIT_USAGE
+    # Each argument is one question (quote it); without arguments, one question per line.
+    questions = args.question if args.question else (line.rstrip("\n") for line in stdin)
+    for question in questions:
+        if not question.strip() and not args.question:
+            continue
+        reply = dialog.reply_to_question(question, chosen_lang=chosen)
+        if args.json:
+            print(json.dumps(ask_result(question, reply), ensure_ascii=False), file=stdout)
+        else:
+            result = ask_result(question, reply)
+            print(
+                f"? {question}\n[{result['status']} {result['id'] or '-'} "
+                f"score {result['score']:.0f}, {result['lang']}]",
+                file=stdout,
+            )
+            print(render_for_terminal(reply, []), file=stdout)
+            print(file=stdout)
+        stdout.flush()
+    return EXIT_OK
+
+
+def _lint(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from bot.knowledge_state import build_knowledge
+    from bot.lint import lint_warnings
+
+    faq_dir = args.faq or settings.faq_dir
+    loaded = build_knowledge(settings, faq_dir)
+    warnings = lint_warnings(loaded, faq_dir)
+    for warning in warnings:
+        print(warning, file=stdout)
+    knowledge = loaded.knowledge
+    variants = sum(len(v) for e in knowledge for v in e.questions.values())
+    print(
+        f"OK: {len(knowledge)} entries, {variants} question variants in "
+        f"{len(knowledge.categories)} topics ({', '.join(knowledge.languages)}); "
+        f"{len(warnings)} warning(s).",
+        file=stdout,
+    )
+    return EXIT_PROBLEMS if warnings and args.strict else EXIT_OK
+
+
+def _eval(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from bot.evaluation import CaseFileError, evaluate, format_report, load_cases
+
+    try:
+        cases = load_cases(args.cases)
+    except CaseFileError as error:
+        print(f"Case file error: {error}", file=stderr)
+        return EXIT_USAGE
+    summary = evaluate(_dialog(args, settings), cases)
+    print(format_report(summary, verbose=args.verbose), file=stdout)
+    return EXIT_OK if summary.meets_bars else EXIT_PROBLEMS
+
+
+def _links(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    dialog = _dialog(args, settings)
+    username = args.bot.lstrip("@")
+    for entry in dialog.knowledge().knowledge:
+        print(
+            f"https://t.me/{username}?start={entry.id}\t{entry.title(settings.default_language)}",
+            file=stdout,
+        )
+    return EXIT_OK
+
+
+def _report(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    print("The report is not available yet.", file=stderr)
+    return EXIT_USAGE
+
+
+_COMMANDS = {
+    "run": _run,
+    "chat": _chat,
+    "ask": _ask,
+    "lint": _lint,
+    "eval": _eval,
+    "links": _links,
+    "report": _report,
+}
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
