@@ -7,6 +7,7 @@ while typing (bot/schema/faq.schema.json) checks the structure here.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -332,7 +333,10 @@ def _schema_problems(parsed: _ParsedFile) -> list[Problem]:
             extra = re.findall(r"'([^']+)'", error.message)
             allowed = sorted(error.schema.get("properties", {}))
             unknown = extra[0] if extra else "?"
-            message = f"{prefix}unknown key '{unknown}' (expected one of: {', '.join(allowed)})"
+            guess = difflib.get_close_matches(unknown, allowed, n=1)
+            hint = f"did you mean '{guess[0]}'? " if guess else ""
+            message = (f"{prefix}unknown key '{unknown}' ({hint}expected one of: "
+                       f"{', '.join(allowed)})")
             path = [*path, unknown]
             key_line = True
         elif kind == "type":
@@ -393,12 +397,12 @@ def _assemble(
     problems: list[Problem] = []
     for parsed in parsed_files:
         problems.extend(parsed.problems)
-        if parsed.root is not None or parsed.data is not None:
-            if parsed.data is None:
-                problems.append(Problem(parsed.name, 1, "the file is empty; it needs 'entries:'"))
-                parsed.data = None
-            else:
-                problems.extend(_schema_problems(parsed))
+        if parsed.problems:
+            continue
+        if parsed.data is None:
+            problems.append(Problem(parsed.name, 1, "the file is empty; it needs 'entries:'"))
+        else:
+            problems.extend(_schema_problems(parsed))
     if any(p.severity == "error" for p in problems):
         raise KnowledgeBaseError(sorted(problems))
 

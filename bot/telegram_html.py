@@ -41,12 +41,14 @@ class _TelegramHtmlChecker(HTMLParser):
         self.problems: list[str] = []
         self.open_tags: list[str] = []
         self.plain: list[str] = []
+        self.reported_tags: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
             self.problems.append(
                 f"<{tag}> is not a tag Telegram allows (allowed: {', '.join(sorted(ALLOWED_TAGS))})"
             )
+            self.reported_tags.add(tag)
             return
         for name, value in attrs:
             if name not in ALLOWED_TAGS[tag]:
@@ -67,7 +69,8 @@ class _TelegramHtmlChecker(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag not in ALLOWED_TAGS:
-            self.problems.append(f"</{tag}> closes a tag Telegram does not allow")
+            if tag not in self.reported_tags:
+                self.problems.append(f"</{tag}> closes a tag Telegram does not allow")
             return
         if not self.open_tags or self.open_tags[-1] != tag:
             expected = f"</{self.open_tags[-1]}>" if self.open_tags else "no closing tag"
