@@ -1,7 +1,10 @@
-"""Finds the entry a question is about. An index is built once per knowledge base.
+"""Finds the entry a question is about, and decides whether to answer, suggest or give up.
 
-PLACEHOLDER implementation (token_set_ratio linear scan) until the real matcher lands;
-the public types and signatures below are the contract the dialog relies on.
+The index (bot.search_index) is built once per knowledge base; a question only touches
+the posting lists of its own words. The decision uses the thresholds in config.yaml
+(`matching:`): a score at or above answer_threshold answers unless another entry is
+within ambiguity_margin of it; from suggest_threshold the best entries are offered as
+"did you mean" choices; below it the bot says it does not know.
 """
 
 from __future__ import annotations
@@ -9,14 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from rapidfuzz import fuzz, process
-
 from bot.config import MatchingSettings
 from bot.knowledge import KnowledgeBase
-from bot.text import normalise
+from bot.language import guess_language, is_function_word
+from bot.search_index import SearchIndex
+from bot.smalltalk import SmallTalk, read_small_talk
+from bot.text import tokens
+
+__all__ = ["Candidate", "Match", "Matcher", "SmallTalk", "Status"]
 
 Status = Literal["answer", "suggest", "fallback"]
-SmallTalk = Literal["greeting", "thanks", "goodbye"]
+
+# Only the start of a very long message is matched: questions are short, and the cost of
+# scoring grows with the number of words.
+MAX_QUESTION_CHARS = 300
+MAX_QUESTION_WORDS = 40
 
 
 @dataclass(frozen=True)
@@ -47,33 +57,53 @@ class Matcher:
     def __init__(self, knowledge: KnowledgeBase, settings: MatchingSettings) -> None:
         self.knowledge = knowledge
         self.settings = settings
-        self._choices: dict[tuple[str, str, int], str] = {}
-        for entry in knowledge:
-            for lang, variants in entry.questions.items():
-                for index, variant in enumerate(variants):
-                    self._choices[(entry.id, lang, index)] = normalise(variant)
+        self._entry_ids = [entry.id for entry in knowledge]
+        self._index = SearchIndex([entry.questions for entry in knowledge])
 
     def rank(self, question: str, limit: int = 5) -> list[Candidate]:
         """Entries by score, best first (at most `limit`)."""
-        query = normalise(question)
-        best: dict[str, float] = {}
-        for _choice, score, key in process.extract(
-            query, self._choices, scorer=fuzz.token_set_ratio, limit=limit * 10
-        ):
-            best[key[0]] = max(best.get(key[0], 0.0), float(score))
-        ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
-        return [Candidate(entry_id, score) for entry_id, score in ranked]
+        words = _question_words(question)
+        reading = read_small_talk(words)
+        return self._rank_words(reading.question or words, limit)
 
     def match(self, question: str) -> Match:
-        ranked = self.rank(question, self.settings.max_suggestions)
-        if not ranked:
-            return Match("fallback", (), None, None)
-        best = ranked[0]
+        """Answer, suggest or fall back, with the question's language and small talk."""
+        text = question[:MAX_QUESTION_CHARS]
+        words = _question_words(text)
+        reading = read_small_talk(words)
+        if reading.kind is not None:
+            lang = reading.lang or guess_language(text, words, self._index.word_languages)
+            return Match("answer", (), None, lang, reading.kind)
+        words = reading.question
+        lang = guess_language(text, words, self._index.word_languages) or reading.lang
         settings = self.settings
+        ranked = self._rank_words(words, max(settings.max_suggestions, 2))
+        if not ranked:
+            return Match("fallback", (), None, lang)
+        best = ranked[0]
+        if best.score < 100 and all(is_function_word(word) for word in words):
+            # "what is the", "si mund te": nothing to go on, whatever the scores say.
+            return Match("fallback", (), best, lang)
+        runner_up = ranked[1].score if len(ranked) > 1 else -1.0
         if best.score >= settings.answer_threshold and (
-            len(ranked) < 2 or best.score - ranked[1].score > settings.ambiguity_margin
+            best.score - runner_up > settings.ambiguity_margin
         ):
-            return Match("answer", (best,), best, None)
+            return Match("answer", (best,), best, lang)
         if best.score >= settings.suggest_threshold:
-            return Match("suggest", tuple(ranked), best, None)
-        return Match("fallback", (), best, None)
+            choices = tuple(
+                candidate
+                for candidate in ranked[: settings.max_suggestions]
+                if candidate.score >= settings.suggest_threshold
+            )
+            return Match("suggest", choices, best, lang)
+        return Match("fallback", (), best, lang)
+
+    def _rank_words(self, words: list[str], limit: int) -> list[Candidate]:
+        return [
+            Candidate(self._entry_ids[scored.index], round(scored.score, 1))
+            for scored in self._index.search(words, limit)
+        ]
+
+
+def _question_words(question: str) -> list[str]:
+    return tokens(question[:MAX_QUESTION_CHARS])[:MAX_QUESTION_WORDS]

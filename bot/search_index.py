@@ -1,0 +1,304 @@
+"""The matcher's index: built once per knowledge base, then scored per question.
+
+An entry's text is all its question variants together (every language), and document
+frequencies are counted over entries, not variants: on CLINC150 scoring entries beat the
+best variant-level scorer by two points (see /work/shared/docs/matching-notes.md, which
+measured every choice below).
+
+Three channels score an entry:
+1. words: BM25 over stemmed words;
+2. word pairs: BM25 over adjacent-word bigrams, at low weight;
+3. characters: cosine between the question's character 3-5-gram TF-IDF vector and the
+   entry's averaged variant vector. It is computed only for the entries the first two
+   channels ranked highest, since it is the costly one.
+
+Each channel is divided by what the question could attain at most, counting the words,
+pairs and n-grams the knowledge base does not have at the highest weight. A question of
+unknown words thus scores low by construction, which is what lets a threshold tell
+out-of-scope questions from answerable ones.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.language import stemmer_for
+from bot.text import char_ngrams, normalise
+
+# BM25 saturation and length normalisation. k1 about 2 and b 0.75-0.9 measured 0.5-1 point
+# better than the textbook 1.2/0.75 on CLINC150, entries being ten or more variants long.
+BM25_K1 = 2.0
+BM25_B = 0.8
+# Channel weights relative to the word channel. Word pairs at full weight cost 3 points of
+# accuracy, at 0.3 they add 0.4; the character channel adds about 0.6 at 0.5.
+BIGRAM_WEIGHT = 0.3
+CHAR_WEIGHT = 0.5
+# How many entries the character channel re-scores. The right entry is in the word
+# channels' top ten for nearly every question they can answer; scoring all entries by
+# characters gave the same accuracy at four times the time at 15,000 variants.
+RERANK_DEPTH = 10
+# Typo mapping: an unknown word of at least this many letters is read as the most similar
+# word of the knowledge base, if their rapidfuzz ratio reaches the cutoff (80: one wrong,
+# missing or extra letter in a word of five or more letters, "adress" -> "address").
+MIN_TYPO_LENGTH = 4
+TYPO_CUTOFF = 80.0
+_TYPO_CACHE_SIZE = 20_000
+# A question whose known words together weigh less than this many unknown words (of the
+# highest weight) says too little to be answered with confidence ("what is the"): its
+# score is scaled down by the shortfall.
+INFORMATION_FLOOR = 1.0
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """How a question word was read: the index term it stands for and how surely."""
+
+    term: str | None  # None: the knowledge base has nothing like it
+    confidence: float  # 1.0 for a known word or inflection, the similarity for a typo
+    surface: str | None  # the knowledge-base word it was read as
+
+
+@dataclass(frozen=True)
+class ScoredEntry:
+    index: int  # position of the entry in the index
+    score: float  # 0-100
+
+
+class _Postings:
+    """An inverted index from terms to entries with precomputed BM25 weights."""
+
+    def __init__(self, entry_terms: Sequence[Counter[str]]) -> None:
+        count = len(entry_terms)
+        lengths = [sum(terms.values()) for terms in entry_terms]
+        average = (sum(lengths) / count) if count else 0.0
+        frequency: Counter[str] = Counter()
+        for terms in entry_terms:
+            frequency.update(terms.keys())
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        for index, terms in enumerate(entry_terms):
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[index] / average) if average else 1
+            for term, tf in terms.items():
+                weight = self.idf(frequency[term], count) * tf * (BM25_K1 + 1) / (tf + norm)
+                self.postings.setdefault(term, []).append((index, weight))
+        # The most a single term can add to any entry's score: its share of the most a
+        # question could attain.
+        self.best = {term: max(w for _i, w in postings) for term, postings in self.postings.items()}
+        # A term no entry has counts at the highest inverse document frequency and as if
+        # it occurred once in an entry of average length (BM25 factor 1).
+        self.unknown_weight = self.idf(0, count)
+
+    @staticmethod
+    def idf(frequency: int, count: int) -> float:
+        return math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
+
+    def score(self, terms: Mapping[str, float], scores: dict[int, float], factor: float) -> None:
+        """Add each term's weight (times its confidence and `factor`) to `scores`."""
+        for term, confidence in terms.items():
+            scale = confidence * factor
+            get = scores.get
+            for index, weight in self.postings[term]:
+                scores[index] = get(index, 0.0) + weight * scale
+
+
+class SearchIndex:
+    """Entries' question variants, indexed for scoring questions against them."""
+
+    def __init__(self, entries: Sequence[Mapping[str, Sequence[str]]]) -> None:
+        """`entries[i]` maps a language to the question variants of entry i."""
+        self.size = len(entries)
+        self._term_of: dict[str, str] = {}  # knowledge-base word -> its term (stem)
+        self._languages: list[str] = []
+        self._exact: dict[str, list[int]] = {}  # folded variant -> entries that have it
+        word_counts: list[Counter[str]] = []
+        pair_counts: list[Counter[str]] = []
+        variant_grams: list[list[Counter[str]]] = []
+        term_languages: dict[str, Counter[str]] = {}
+        for index, questions in enumerate(entries):
+            words_of_entry: Counter[str] = Counter()
+            pairs_of_entry: Counter[str] = Counter()
+            grams_of_entry: list[Counter[str]] = []
+            for lang, variants in questions.items():
+                if lang not in self._languages:
+                    self._languages.append(lang)
+                stem = stemmer_for(lang)
+                for variant in variants:
+                    folded = normalise(variant)
+                    words = folded.split()
+                    if not words:
+                        continue
+                    self._exact.setdefault(folded, []).append(index)
+                    terms = [self._term_of.setdefault(word, stem(word)) for word in words]
+                    words_of_entry.update(terms)
+                    pairs_of_entry.update(_pairs(terms))
+                    grams_of_entry.append(Counter(g for w in words for g in char_ngrams(w)))
+                    for term in set(terms):
+                        term_languages.setdefault(term, Counter())[lang] += 1
+            word_counts.append(words_of_entry)
+            pair_counts.append(pairs_of_entry)
+            variant_grams.append(grams_of_entry)
+        self._words = _Postings(word_counts)
+        self._pairs = _Postings(pair_counts)
+        self._term_languages = {
+            term: {lang: n / sum(counts.values()) for lang, n in counts.items()}
+            for term, counts in term_languages.items()
+        }
+        self._build_char_vectors(variant_grams)
+        # Typo mapping compares an unknown word with every known word of similar length.
+        self._vocabulary = sorted(w for w in self._term_of if len(w) >= MIN_TYPO_LENGTH - 1)
+        self._resolved_cache: dict[str, Resolved] = {}
+
+    def _build_char_vectors(self, variant_grams: list[list[Counter[str]]]) -> None:
+        frequency: Counter[str] = Counter()
+        for grams_of_entry in variant_grams:
+            frequency.update({g for grams in grams_of_entry for g in grams})
+        count = len(variant_grams)
+        self._gram_idf = {g: math.log((count + 1) / (n + 1)) + 1 for g, n in frequency.items()}
+        # An n-gram no entry has weighs as much as the rarest possible one.
+        self._unknown_gram_idf = math.log(count + 1) + 1
+        # Each entry's vector is the mean of its variants' unit vectors, itself scaled to
+        # unit length: averaged vectors beat the best single variant by a wide margin.
+        self._entry_grams: list[dict[str, float]] = []
+        for grams_of_entry in variant_grams:
+            total: dict[str, float] = {}
+            for grams in grams_of_entry:
+                vector = {g: tf * self._gram_idf[g] for g, tf in grams.items()}
+                norm = math.sqrt(sum(v * v for v in vector.values()))
+                for g, v in vector.items():
+                    total[g] = total.get(g, 0.0) + v / norm
+            norm = math.sqrt(sum(v * v for v in total.values())) or 1.0
+            self._entry_grams.append({g: v / norm for g, v in total.items()})
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages of the indexed question variants, in order of first appearance."""
+        return tuple(self._languages)
+
+    def resolve(self, word: str) -> Resolved:
+        """Read a folded question word as an index term: as is, stemmed, or as a typo."""
+        term = self._term_of.get(word)
+        if term is not None:
+            return Resolved(term, 1.0, word)
+        cached = self._resolved_cache.get(word)
+        if cached is not None:
+            return cached
+        resolved = self._resolve_unknown(word)
+        if len(self._resolved_cache) >= _TYPO_CACHE_SIZE:
+            self._resolved_cache.clear()
+        self._resolved_cache[word] = resolved
+        return resolved
+
+    def _resolve_unknown(self, word: str) -> Resolved:
+        for lang in self._languages:
+            stem = stemmer_for(lang)(word)
+            if stem in self._words.postings:  # another inflection of a known word
+                return Resolved(stem, 1.0, None)
+        if len(word) >= MIN_TYPO_LENGTH and not word.isdigit():
+            found = process.extractOne(
+                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF
+            )
+            if found is not None:
+                surface = found[0]
+                return Resolved(self._term_of[surface], found[1] / 100, surface)
+        return Resolved(None, 0.0, None)
+
+    def word_languages(self, word: str) -> Mapping[str, float]:
+        """In which languages' variants a question word was seen, as shares adding to 1."""
+        term = self.resolve(word).term
+        return self._term_languages.get(term, {}) if term is not None else {}
+
+    def search(self, words: Sequence[str], limit: int) -> list[ScoredEntry]:
+        """The best `limit` entries for a question's folded words, best first."""
+        if not words or not self.size:
+            return []
+        resolved = [self.resolve(word) for word in words]
+        word_terms: dict[str, float] = {}
+        unknown_words = set()
+        for word, reading in zip(words, resolved, strict=True):
+            if reading.term is None:
+                unknown_words.add(word)
+            else:
+                word_terms[reading.term] = max(
+                    word_terms.get(reading.term, 0.0), reading.confidence
+                )
+        pair_terms: dict[str, float] = {}
+        unknown_pairs = 0
+        for first, second in itertools.pairwise(resolved):
+            pair = f"{first.term} {second.term}"
+            if first.term is None or second.term is None or pair not in self._pairs.postings:
+                unknown_pairs += 1
+            else:
+                confidence = min(first.confidence, second.confidence)
+                pair_terms[pair] = max(pair_terms.get(pair, 0.0), confidence)
+
+        word_scores: dict[int, float] = {}
+        self._words.score(word_terms, word_scores, 1.0)
+        pair_scores: dict[int, float] = {}
+        self._pairs.score(pair_terms, pair_scores, 1.0)
+        exact = self._exact.get(" ".join(words), [])
+        first_stage = dict(word_scores)
+        for index, score in pair_scores.items():
+            first_stage[index] = first_stage.get(index, 0.0) + BIGRAM_WEIGHT * score
+        for index in exact:
+            first_stage[index] = math.inf
+        depth = max(RERANK_DEPTH, limit)
+        shortlist = heapq.nlargest(depth, first_stage, key=first_stage.__getitem__)
+        if not shortlist:
+            return []
+
+        word_attainable = (
+            sum(self._words.best[t] for t in word_terms)
+            + len(unknown_words) * self._words.unknown_weight
+        )
+        pair_attainable = (
+            sum(self._pairs.best[p] for p in pair_terms)
+            + unknown_pairs * self._pairs.unknown_weight
+        )
+        # Too little information: scale down by the shortfall from the floor.
+        known_weight = sum(self._words.best[t] * c for t, c in word_terms.items())
+        floor = INFORMATION_FLOOR * self._words.unknown_weight
+        informative = (
+            min(1.0, (known_weight + len(unknown_words) * self._words.unknown_weight) / floor)
+            if floor
+            else 1.0
+        )
+        query_grams = self._query_grams(words)
+
+        results = []
+        exact_set = set(exact)
+        for index in shortlist:
+            if index in exact_set:
+                results.append(ScoredEntry(index, 100.0))
+                continue
+            total = word_scores.get(index, 0.0) / word_attainable if word_attainable else 0.0
+            weights = 1.0
+            if pair_attainable:
+                total += BIGRAM_WEIGHT * pair_scores.get(index, 0.0) / pair_attainable
+                weights += BIGRAM_WEIGHT
+            total += CHAR_WEIGHT * self._char_cosine(query_grams, index)
+            weights += CHAR_WEIGHT
+            results.append(ScoredEntry(index, 100.0 * informative * total / weights))
+        results.sort(key=lambda scored: -scored.score)
+        return results[:limit]
+
+    def _query_grams(self, words: Sequence[str]) -> dict[str, float]:
+        """The question's character n-gram TF-IDF vector, scaled to unit length."""
+        counts = Counter(g for word in words for g in char_ngrams(word))
+        unknown = self._unknown_gram_idf
+        vector = {g: tf * self._gram_idf.get(g, unknown) for g, tf in counts.items()}
+        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+        return {g: v / norm for g, v in vector.items()}
+
+    def _char_cosine(self, query_grams: Mapping[str, float], index: int) -> float:
+        entry = self._entry_grams[index]
+        return sum(v * entry.get(g, 0.0) for g, v in query_grams.items())
+
+
+def _pairs(terms: Sequence[str]) -> list[str]:
+    return [f"{first} {second}" for first, second in itertools.pairwise(terms)]
