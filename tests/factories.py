@@ -72,27 +72,41 @@ entries:
 def settings_mapping(faq_dir: Path, log_path: Path | None = None) -> dict[str, Any]:
     return {
         "agency": {
-            "name": {"en": "Agency for the Support of Civil Society (ASCS)",
-                     "sq": "Agjencia për Mbështetjen e Shoqërisë Civile (AMSHC)"},
-            "address": {"en": 'Rruga "Frosina Plaku" Nr. 58, Tirana',
-                        "sq": 'Rruga "Frosina Plaku" Nr. 58, Tiranë'},
+            "name": {
+                "en": "Agency for the Support of Civil Society (ASCS)",
+                "sq": "Agjencia për Mbështetjen e Shoqërisë Civile (AMSHC)",
+            },
+            "address": {
+                "en": 'Rruga "Frosina Plaku" Nr. 58, Tirana',
+                "sq": 'Rruga "Frosina Plaku" Nr. 58, Tiranë',
+            },
             "phone": "04 22 355 69",
             "phone_international": "+355 4 22 355 69",
             "email": "info@amshc.gov.al",
         },
         "links": {
-            "website": {"url": "https://www.amshc.gov.al",
-                        "label": {"en": "Website", "sq": "Faqja"}},
-            "map": {"url": "https://www.google.com/maps/search/?api=1&query=Frosina+Plaku",
-                    "label": {"en": "Map", "sq": "Harta"}},
-            "ngo_registration": {"url": "https://www.amshc.gov.al",
-                                 "label": {"en": "Register", "sq": "Regjistrohu"}},
-            "email_us": {"url": "mailto:info@amshc.gov.al",
-                         "label": {"en": "E-mail", "sq": "E-mail"}},
+            "website": {
+                "url": "https://www.amshc.gov.al",
+                "label": {"en": "Website", "sq": "Faqja"},
+            },
+            "map": {
+                "url": "https://www.google.com/maps/search/?api=1&query=Frosina+Plaku",
+                "label": {"en": "Map", "sq": "Harta"},
+            },
+            "ngo_registration": {
+                "url": "https://www.amshc.gov.al",
+                "label": {"en": "Register", "sq": "Regjistrohu"},
+            },
+            "email_us": {
+                "url": "mailto:info@amshc.gov.al",
+                "label": {"en": "E-mail", "sq": "E-mail"},
+            },
         },
         "languages": ["sq", "en"],
-        "paths": {"faq": str(faq_dir),
-                  "question_log": str(log_path or faq_dir.parent / "questions.sqlite3")},
+        "paths": {
+            "faq": str(faq_dir),
+            "question_log": str(log_path or faq_dir.parent / "questions.sqlite3"),
+        },
     }
 
 
@@ -111,10 +125,12 @@ def write_faq(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
-def make_dialog(tmp_path: Path, files: dict[str, str] | None = None,
-                **sections: Any) -> tuple[Dialog, KnowledgeHolder]:
+def make_dialog(
+    tmp_path: Path, files: dict[str, str] | None = None, **sections: Any
+) -> tuple[Dialog, KnowledgeHolder]:
     settings = make_settings(tmp_path, **sections)
-    write_faq(settings.faq_dir,
-              files if files is not None else {"contact.yaml": CONTACT_FAQ,
-                                               "grants.yaml": GRANTS_FAQ})
+    write_faq(
+        settings.faq_dir,
+        files if files is not None else {"contact.yaml": CONTACT_FAQ, "grants.yaml": GRANTS_FAQ},
+    )
     return build_dialog(settings)

@@ -64,8 +64,10 @@ def test_placeholder_values_are_html_escaped_in_answers(tmp_path: Path) -> None:
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
-    broken = VALID_ENTRY.replace("      en:\n        - office address",
-                                 "      en:\n        - office address\n       - bad indent")
+    broken = VALID_ENTRY.replace(
+        "      en:\n        - office address",
+        "      en:\n        - office address\n       - bad indent",
+    )
     problem = only_problem(tmp_path, broken)
     assert problem.file == "faq/topic.yaml"
     assert problem.line == 7
@@ -95,8 +97,9 @@ def test_missing_answer_is_reported_with_entry_id_and_line(tmp_path: Path) -> No
 
 
 def test_misspelt_key_is_an_unknown_key_on_its_own_line(tmp_path: Path) -> None:
-    problems = load_problems(tmp_path, {"t.yaml": VALID_ENTRY.replace("    answer:",
-                                                                      "    anwser:")})
+    problems = load_problems(
+        tmp_path, {"t.yaml": VALID_ENTRY.replace("    answer:", "    anwser:")}
+    )
     unknown = next(p for p in problems if "unknown key" in p.message)
     assert unknown.line == 9
     assert "unknown key 'anwser' (did you mean 'answer'?" in unknown.message
@@ -105,8 +108,9 @@ def test_misspelt_key_is_an_unknown_key_on_its_own_line(tmp_path: Path) -> None:
 
 
 def test_number_where_text_is_expected_suggests_quotes(tmp_path: Path) -> None:
-    problem = only_problem(tmp_path, VALID_ENTRY.replace("        - office address",
-                                                         "        - 2019"))
+    problem = only_problem(
+        tmp_path, VALID_ENTRY.replace("        - office address", "        - 2019")
+    )
     assert problem.line == 6
     assert "expected a text, found a number" in problem.message
     assert "quotes" in problem.message
@@ -134,8 +138,9 @@ def test_duplicate_ids_across_files_name_both_places(tmp_path: Path) -> None:
 
 
 def test_duplicate_key_in_a_mapping_is_an_error(tmp_path: Path) -> None:
-    text = VALID_ENTRY.replace('      sq: "Në {address}."',
-                               '      sq: "Në {address}."\n      en: "Again."')
+    text = VALID_ENTRY.replace(
+        '      sq: "Në {address}."', '      sq: "Në {address}."\n      en: "Again."'
+    )
     problem = only_problem(tmp_path, text)
     assert problem.line == 12
     assert "appears twice" in problem.message
@@ -150,16 +155,18 @@ def test_unknown_placeholder_lists_the_known_ones(tmp_path: Path) -> None:
 
 
 def test_html_that_telegram_rejects_is_an_error(tmp_path: Path) -> None:
-    problem = load_problems(tmp_path, {"t.yaml": VALID_ENTRY.replace(
-        '"At {address}."', '"<div>At</div> {address}"')})[0]
+    problem = load_problems(
+        tmp_path, {"t.yaml": VALID_ENTRY.replace('"At {address}."', '"<div>At</div> {address}"')}
+    )[0]
     assert problem.line == 10
     assert "Telegram would reject" in problem.message
     assert "<div>" in problem.message
 
 
 def test_unclosed_tag_and_bare_ampersand_are_errors(tmp_path: Path) -> None:
-    problems = load_problems(tmp_path, {"t.yaml": VALID_ENTRY.replace(
-        '"At {address}."', '"<b>Grants & calls"')})
+    problems = load_problems(
+        tmp_path, {"t.yaml": VALID_ENTRY.replace('"At {address}."', '"<b>Grants & calls"')}
+    )
     messages = " ".join(p.message for p in problems)
     assert "<b> is never closed" in messages
     assert "bare '&'" in messages
@@ -179,17 +186,23 @@ def test_unknown_link_and_related_id_are_errors(tmp_path: Path) -> None:
 
 
 def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None:
-    problems = load_problems(tmp_path, {
-        "a.yaml": VALID_ENTRY.replace("    answer:", "    anwser:"),
-        "b.yaml": "entries: [\n",
-        "c.yaml": VALID_ENTRY.replace("office-address", "BAD ID"),
-    })
+    problems = load_problems(
+        tmp_path,
+        {
+            "a.yaml": VALID_ENTRY.replace("    answer:", "    anwser:"),
+            "b.yaml": "entries: [\n",
+            "c.yaml": VALID_ENTRY.replace("office-address", "BAD ID"),
+        },
+    )
     assert {p.file for p in problems} == {"faq/a.yaml", "faq/b.yaml", "faq/c.yaml"}
 
 
 def test_missing_translation_is_a_warning_not_an_error(tmp_path: Path) -> None:
-    english_only = VALID_ENTRY.replace("      sq:\n        - adresa e zyres\n", "").replace(
-        '      sq: "Në {address}."\n', "").replace("office-address", "english-only")
+    english_only = (
+        VALID_ENTRY.replace("      sq:\n        - adresa e zyres\n", "")
+        .replace('      sq: "Në {address}."\n', "")
+        .replace("office-address", "english-only")
+    )
     settings = make_settings(tmp_path)
     write_faq(settings.faq_dir, {"a.yaml": VALID_ENTRY, "b.yaml": english_only})
     knowledge = build_knowledge(settings).knowledge
@@ -201,7 +214,8 @@ def test_missing_translation_is_a_warning_not_an_error(tmp_path: Path) -> None:
 
 def test_single_language_knowledge_base_loads_without_warnings(tmp_path: Path) -> None:
     text = VALID_ENTRY.replace("      sq:\n        - adresa e zyres\n", "").replace(
-        '      sq: "Në {address}."\n', "")
+        '      sq: "Në {address}."\n', ""
+    )
     folder = write_faq(tmp_path / "kb", {"one.yaml": text})
     knowledge = load_knowledge_base(folder, placeholders={"en": {"address": "Tirana"}})
     assert knowledge.languages == ("en",)
@@ -212,7 +226,7 @@ def test_missing_or_empty_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError, match="no such folder"):
         load_knowledge_base(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(KnowledgeBaseError, match="no .yaml files"):
+    with pytest.raises(KnowledgeBaseError, match=r"no \.yaml files"):
         load_knowledge_base(tmp_path / "empty")
 
 

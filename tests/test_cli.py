@@ -1,0 +1,223 @@
+"""The command line: ask, chat, lint, eval, links and run without a token."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import main
+from tests.factories import CONTACT_FAQ, GRANTS_FAQ, settings_mapping, write_faq
+
+ASK_KEYS = {"question", "status", "id", "score", "lang", "text", "suggestions", "best"}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A config.yaml pointing at a small knowledge base."""
+    write_faq(tmp_path / "faq", {"contact.yaml": CONTACT_FAQ, "grants.yaml": GRANTS_FAQ})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(settings_mapping(tmp_path / "faq")), encoding="utf-8")
+    return path
+
+
+def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_ask_json_prints_exactly_the_documented_keys(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "ask", "--json", "office address", "telephone")
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 2
+    first = lines[0]
+    assert set(first) == ASK_KEYS
+    assert first["question"] == "office address"
+    assert first["status"] == "answer"
+    assert first["id"] == "office-address"
+    assert 0 <= first["score"] <= 100
+    assert "Frosina Plaku" in first["text"]
+    assert "<" not in first["text"]  # plain text, no HTML
+    assert first["best"] == {"id": "office-address", "score": first["score"]}
+
+
+def test_ask_reads_one_question_per_line_from_stdin(config: Path) -> None:
+    code, out, _ = run(
+        "--config", str(config), "ask", "--json", stdin="office address\n\nzzzz qqqq xxxx\n"
+    )
+    results = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [r["question"] for r in results] == ["office address", "zzzz qqqq xxxx"]
+    assert results[1]["status"] in ("fallback", "suggest")
+    assert results[1]["id"] is None
+
+
+def test_ask_with_lang_forces_the_reply_language(config: Path) -> None:
+    _, out, _ = run("--config", str(config), "ask", "--json", "--lang", "sq", "office address")
+    assert json.loads(out)["lang"] == "sq"
+    code, _, err = run("--config", str(config), "ask", "--lang", "de", "office address")
+    assert code == 2
+    assert "sq, en" in err
+
+
+def test_ask_accepts_another_faq_folder(config: Path, tmp_path: Path) -> None:
+    other = write_faq(tmp_path / "other", {"g.yaml": GRANTS_FAQ})
+    _, out, _ = run("--config", str(config), "ask", "--json", "--faq", str(other), "grant types")
+    assert json.loads(out)["id"] == "grant-types"
+
+
+def test_lint_passes_a_clean_knowledge_base(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "lint", "--strict")
+    assert code == 0, out
+    assert "OK: 3 entries" in out
+
+
+def test_lint_explains_a_broken_file_and_fails(config: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "faq" / "contact.yaml"
+    broken.write_text(
+        broken.read_text(encoding="utf-8").replace("    answer:", "    anwser:", 1),
+        encoding="utf-8",
+    )
+    code, _, err = run("--config", str(config), "lint")
+    assert code == 1
+    assert "faq/contact.yaml:" in err
+    assert "unknown key 'anwser'" in err
+    assert "[office-address]" in err
+
+
+def test_lint_warns_about_confusable_and_lost_variants(config: Path, tmp_path: Path) -> None:
+    write_faq(
+        tmp_path / "faq",
+        {
+            "extra.yaml": """\
+        entries:
+          - id: office-hours
+            questions:
+              en:
+                - office address
+              sq:
+                - orari
+            answer:
+              en: Ask us.
+              sq: Na pyesni.
+        """
+        },
+    )
+    code, out, _ = run("--config", str(config), "lint", "--strict")
+    assert code == 1
+    assert "almost the same as 'office address'" in out
+    code, _, _ = run("--config", str(config), "lint")
+    assert code == 0  # warnings alone do not fail without --strict
+
+
+def test_lint_warns_about_a_missing_schema_line(config: Path, tmp_path: Path) -> None:
+    path = tmp_path / "faq" / "grants.yaml"
+    path.write_text(path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+    _, out, _ = run("--config", str(config), "lint")
+    assert "faq/grants.yaml:1" in out
+    assert "yaml-language-server" in out
+
+
+def test_eval_scores_a_case_file_and_fails_below_the_bars(config: Path, tmp_path: Path) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(
+        yaml.safe_dump(
+            {
+                "cases": [
+                    {
+                        "topic": "address",
+                        "lang": "en",
+                        "q": "office address",
+                        "expect": [["frosina plaku"]],
+                    },
+                    {
+                        "topic": "phone",
+                        "lang": "sq",
+                        "q": "numri i telefonit",
+                        "expect": [["#2235569"]],
+                    },
+                    {"topic": "oos", "lang": "sq", "q": "zzzz qqqq xxxx", "expect": "none"},
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = run("--config", str(config), "eval", str(cases), "-v")
+    assert code == 0, out
+    assert out.strip().splitlines()[-1].startswith("PASS: in-scope 2/2")
+    cases.write_text(
+        yaml.safe_dump(
+            {
+                "cases": [
+                    {
+                        "topic": "address",
+                        "lang": "en",
+                        "q": "office address",
+                        "expect": [["not there"]],
+                    },
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = run("--config", str(config), "eval", str(cases), "-v")
+    assert code == 1
+    assert "missing [['not there']]" in out
+    assert out.strip().splitlines()[-1].startswith("FAIL")
+
+
+def test_eval_reports_a_malformed_case_file(config: Path, tmp_path: Path) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("cases: 3\n", encoding="utf-8")
+    code, _, err = run("--config", str(config), "eval", str(cases))
+    assert code == 2
+    assert "cases" in err
+
+
+def test_chat_answers_questions_and_buttons_typed_as_numbers(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "chat", stdin="office address\n/topics\n1\n2\n")
+    assert code == 0
+    assert "Frosina Plaku" in out
+    assert "Contact" in out or "Kontakti" in out
+    assert out.count("1)") >= 2
+
+
+def test_run_without_token_explains_and_starts_the_terminal_chat(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    code, out, err = run("--config", str(config), "run", stdin="telephone\n")
+    assert code == 0
+    assert "@BotFather" in err
+    assert "04 22 355 69" in out
+
+
+def test_links_lists_a_deep_link_per_entry(config: Path) -> None:
+    _, out, _ = run("--config", str(config), "links", "--bot", "@ascs_faq_bot")
+    assert "https://t.me/ascs_faq_bot?start=office-address" in out
+    assert len(out.splitlines()) == 3
+
+
+def test_bad_config_value_is_a_clear_error(tmp_path: Path) -> None:
+    raw = settings_mapping(tmp_path / "faq")
+    raw["matching"] = {"answer_threshold": "high"}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    code, _, err = run("--config", str(path), "ask", "hello")
+    assert code == 2
+    assert "matching.answer_threshold" in err
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    from bot.cli import build_parser
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    subcommands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name in subcommands:
+        assert f"python -m bot {name}" in readme, name
