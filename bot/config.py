@@ -53,9 +53,11 @@ class AgencySettings:
 
 @dataclass(frozen=True)
 class MatchingSettings:
-    answer_threshold: float = 50.0
-    suggest_threshold: float = 25.0
-    ambiguity_margin: float = 4.0
+    """The matcher's thresholds; config.yaml (`matching:`) says what each one does."""
+
+    answer_threshold: float = 32.0
+    suggest_threshold: float = 20.0
+    ambiguity_margin: float = 3.0
     max_suggestions: int = 3
 
 

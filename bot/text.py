@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^\w]+")
 _FOLD = str.maketrans({"ë": "e", "ç": "c", "Ë": "e", "Ç": "c"})
@@ -39,11 +40,12 @@ def tokens(text: str) -> list[str]:
     return normalise(text).split()
 
 
-def char_ngrams(word: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def char_ngrams(word: str) -> tuple[str, ...]:
     """The 3- to 5-character n-grams of one folded word, with its boundaries marked."""
     padded = f" {word} "
-    return [
+    return tuple(
         padded[start : start + size]
         for size in NGRAM_SIZES
         for start in range(len(padded) - size + 1)
-    ]
+    )
