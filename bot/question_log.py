@@ -64,6 +64,9 @@ _PURGE_INTERVAL: Final = timedelta(days=1)
 # ("f:y:" + id), long enough that ids never collide in practice.
 _QUESTION_ID_BYTES: Final = 8
 _KEY_BYTES: Final = 32
+# The dialog matches on a question's first 500 characters; a longer stored text adds
+# nothing to a report but size.
+MAX_TEXT_CHARS: Final = 1000
 
 # Outcomes the dialog reports; others (for example "command") may be logged too.
 ANSWER: Final = "answer"
@@ -372,7 +375,7 @@ class QuestionLog:
         row = _QuestionRow(
             id=question_id,
             asked_at=_timestamp(asked_at or self._clock()),
-            text=clean_question_text(text),
+            text=clean_question_text(text)[:MAX_TEXT_CHARS],
             lang=lang,
             outcome=outcome,
             entry_id=entry_id,
@@ -448,7 +451,10 @@ class QuestionLog:
             self._closed = True
         atexit.unregister(self.close)
         # A blocking put: the writer is draining the queue, so room appears.
-        self._queue.put(_Stop(), timeout=timeout)
+        try:
+            self._queue.put(_Stop(), timeout=timeout)
+        except queue.Full:
+            logger.error("the question log's writer is not draining its queue; closing anyway")
         self._writer.join(timeout)
         if self._writer.is_alive():
             logger.error("the question log's writer did not finish within %.0f s", timeout)
@@ -497,7 +503,7 @@ class QuestionLog:
                 with connection:  # one transaction, committed on leaving
                     for row in rows:
                         self._write_item(connection, row)
-            except sqlite3.Error:
+            except Exception:  # the writer must outlive a bad batch, whatever went wrong
                 logger.exception("could not write %d rows to the question log", len(rows))
                 with self._dropped_lock:
                     self._dropped += len(rows)

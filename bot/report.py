@@ -43,6 +43,8 @@ SAMPLES_PER_CLUSTER = 3
 # Telegram rejects messages over 4096 characters; stay clear of it.
 TELEGRAM_MESSAGE_LIMIT = 4000
 TABLE_WIDTH = 80
+# The period of the admins' /stats and /unanswered.
+SUMMARY_PERIOD = timedelta(days=7)
 
 _SINCE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -350,7 +352,8 @@ def _percent(share: float) -> str:
 
 
 def stats_summary(report: Report, lang: str) -> str:
-    """A few lines of Telegram HTML for the admins' /stats."""
+    """A few lines of Telegram HTML for the admins' /stats (build the report over
+    SUMMARY_PERIOD)."""
     period = _period(report, lang)
     if not report.questions:
         return _t(lang, "no_questions", period=period)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, settings_from_mapping
 from bot.question_log import (
     FeedbackCounts,
     QuestionLog,
@@ -22,6 +21,7 @@ from bot.question_log import (
     load_or_create_key,
     mask_personal_data,
 )
+from tests.factories import make_settings
 
 KEY = b"a test key that is long enough"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -130,27 +130,10 @@ def test_masking_keeps_the_rest_of_the_text_as_typed() -> None:
 # ----- the user's hash -----------------------------------------------------------------
 
 
-def settings_with_log_at(tmp_path: Path) -> Settings:
-    return settings_from_mapping(
-        {
-            "agency": {
-                "name": "ASCS",
-                "address": "Tirana",
-                "phone": "04 22 355 69",
-                "email": "info@example.org",
-            },
-            "links": {"website": {"url": "https://example.org", "label": "Website"}},
-            "languages": ["sq", "en"],
-            "paths": {"faq": "faq", "question_log": "data/questions.sqlite3"},
-        },
-        base_dir=tmp_path,
-    )
-
-
 def test_a_generated_key_is_kept_private_and_gives_the_same_hash_after_a_restart(
     tmp_path: Path,
 ) -> None:
-    settings = settings_with_log_at(tmp_path)
+    settings = make_settings(tmp_path)
     with QuestionLog.from_settings(settings, environ={}) as first:
         first.record_question("hello", user_id=42, lang="en", outcome="smalltalk")
     key_file = key_path_for(settings.question_log_path)
@@ -331,3 +314,10 @@ def test_a_log_written_by_a_newer_version_of_the_bot_is_refused(log_path: Path) 
     connection.close()
     with pytest.raises(QuestionLogError, match="newer"):
         QuestionLog(log_path, key=KEY)
+
+
+def test_a_very_long_question_is_stored_shortened(log: QuestionLog) -> None:
+    log.record_question("word " * 1000, user_id=1, lang="en", outcome="fallback")
+    assert log.flush()
+    [stored] = all_questions(log)
+    assert 900 <= len(stored) <= 1000
