@@ -84,30 +84,79 @@ class _Postings:
         frequency: Counter[str] = Counter()
         for terms in entry_terms:
             frequency.update(terms.keys())
-        self.postings: dict[str, list[tuple[int, float]]] = {}
+        idf = {term: self.idf(n, count) for term, n in frequency.items()}
+        self.postings: dict[str, dict[int, float]] = {}
         for index, terms in enumerate(entry_terms):
             norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[index] / average) if average else 1
             for term, tf in terms.items():
-                weight = self.idf(frequency[term], count) * tf * (BM25_K1 + 1) / (tf + norm)
-                self.postings.setdefault(term, []).append((index, weight))
-        # The most a single term can add to any entry's score: its share of the most a
-        # question could attain.
-        self.best = {term: max(w for _i, w in postings) for term, postings in self.postings.items()}
-        # A term no entry has counts at the highest inverse document frequency and as if
-        # it occurred once in an entry of average length (BM25 factor 1).
+                weight = idf[term] * tf * (BM25_K1 + 1) / (tf + norm)
+                self.postings.setdefault(term, {})[index] = weight
+        # The most a term adds to any entry's score: its part of the most a question could
+        # attain, and the bound that lets a search skip entries that cannot make the top.
+        self.best = {term: max(weights.values()) for term, weights in self.postings.items()}
+        # A term no entry has counts at twice the highest inverse document frequency (as
+        # if it occurred once in an entry of average length, BM25 factor 1). Twice rather
+        # than once separated out-of-scope questions better on CLINC150 validation: 67.9%
+        # rather than 65.7% answered correctly at 90% of out-of-scope ones not answered.
         self.unknown_weight = self.idf(0, count) * UNKNOWN_TERM_FACTOR
 
     @staticmethod
     def idf(frequency: int, count: int) -> float:
         return math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
 
-    def score(self, terms: Mapping[str, float], scores: dict[int, float], factor: float) -> None:
-        """Add each term's weight (times its confidence and `factor`) to `scores`."""
-        for term, confidence in terms.items():
-            scale = confidence * factor
-            get = scores.get
-            for index, weight in self.postings[term]:
-                scores[index] = get(index, 0.0) + weight * scale
+    def score_of(self, terms: Mapping[str, float], index: int) -> float:
+        """One entry's score for terms weighted by confidence."""
+        postings = self.postings
+        return sum(postings[term].get(index, 0.0) * scale for term, scale in terms.items())
+
+
+def _top_entries(lists: list[tuple[dict[int, float], float, float]], depth: int) -> list[int]:
+    """The `depth` entries with the highest sum of weight times scale over the posting lists.
+
+    Each item of `lists` is (postings, scale, the most it can add). Rare terms come first;
+    once the lists left could not lift an entry not seen yet above the current
+    `depth`-th score, no new entry is taken in, and entries that cannot reach that score
+    any more are dropped ("max-score" pruning). Long lists of common words ("what", "the",
+    "i") are then never walked in full, which keeps a search fast in a large knowledge
+    base. The result is exact.
+    """
+    lists = sorted(lists, key=lambda item: -item[2])
+    still_possible = sum(most for _postings, _scale, most in lists)
+    scores: dict[int, float] = {}
+    for position, (postings, scale, most) in enumerate(lists):
+        if position and len(scores) >= depth:
+            threshold = heapq.nlargest(depth, scores.values())[-1]
+            if still_possible < threshold:
+                return _finish_seen(scores, lists[position:], still_possible, threshold, depth)
+        get = scores.get
+        for index, weight in postings.items():
+            scores[index] = get(index, 0.0) + weight * scale
+        still_possible -= most
+    return heapq.nlargest(depth, scores, key=scores.__getitem__)
+
+
+def _finish_seen(
+    scores: dict[int, float],
+    lists: list[tuple[dict[int, float], float, float]],
+    still_possible: float,
+    threshold: float,
+    depth: int,
+) -> list[int]:
+    """Add the remaining lists to the entries that can still reach the top `depth`."""
+    for postings, scale, most in lists:
+        scores = {i: s for i, s in scores.items() if s + still_possible >= threshold}
+        if len(postings) < len(scores):
+            for index, weight in postings.items():
+                if index in scores:
+                    scores[index] += weight * scale
+        else:
+            get = postings.get
+            for index in scores:
+                weight = get(index)
+                if weight is not None:
+                    scores[index] += weight * scale
+        still_possible -= most
+    return heapq.nlargest(depth, scores, key=scores.__getitem__)
 
 
 class SearchIndex:
@@ -240,18 +289,21 @@ class SearchIndex:
                 confidence = min(first.confidence, second.confidence)
                 pair_terms[pair] = max(pair_terms.get(pair, 0.0), confidence)
 
-        word_scores: dict[int, float] = {}
-        self._words.score(word_terms, word_scores, 1.0)
-        pair_scores: dict[int, float] = {}
-        self._pairs.score(pair_terms, pair_scores, 1.0)
         exact = self._exact.get(" ".join(words), [])
-        first_stage = dict(word_scores)
-        for index, score in pair_scores.items():
-            first_stage[index] = first_stage.get(index, 0.0) + BIGRAM_WEIGHT * score
-        for index in exact:
-            first_stage[index] = math.inf
         depth = max(RERANK_DEPTH, limit)
-        shortlist = heapq.nlargest(depth, first_stage, key=first_stage.__getitem__)
+        lists = [
+            (self._words.postings[term], scale, self._words.best[term] * scale)
+            for term, scale in word_terms.items()
+        ] + [
+            (
+                self._pairs.postings[pair],
+                BIGRAM_WEIGHT * scale,
+                BIGRAM_WEIGHT * self._pairs.best[pair] * scale,
+            )
+            for pair, scale in pair_terms.items()
+        ]
+        shortlist = _top_entries(lists, depth)
+        shortlist = exact + [index for index in shortlist if index not in exact]
         if not shortlist:
             return []
 
@@ -279,10 +331,14 @@ class SearchIndex:
             if index in exact_set:
                 results.append(ScoredEntry(index, 100.0))
                 continue
-            total = word_scores.get(index, 0.0) / word_attainable if word_attainable else 0.0
+            total = (
+                self._words.score_of(word_terms, index) / word_attainable
+                if word_attainable
+                else 0.0
+            )
             weights = 1.0
             if pair_attainable:
-                total += BIGRAM_WEIGHT * pair_scores.get(index, 0.0) / pair_attainable
+                total += BIGRAM_WEIGHT * self._pairs.score_of(pair_terms, index) / pair_attainable
                 weights += BIGRAM_WEIGHT
             total += CHAR_WEIGHT * self._char_cosine(query_grams, index)
             weights += CHAR_WEIGHT
