@@ -152,9 +152,9 @@ def _finish_seen(
         else:
             get = postings.get
             for index in scores:
-                weight = get(index)
-                if weight is not None:
-                    scores[index] += weight * scale
+                found = get(index)
+                if found is not None:
+                    scores[index] += found * scale
         still_possible -= most
     return heapq.nlargest(depth, scores, key=scores.__getitem__)
 
@@ -372,7 +372,8 @@ class SearchIndex:
         grams, weights = query
         entry = self._entry_grams[index]
         # map() keeps the loop in C: this is the hottest line of a search.
-        return sum(map(operator.mul, weights, map(entry.get, grams, itertools.repeat(0.0))))
+        dot: float = sum(map(operator.mul, weights, map(entry.get, grams, itertools.repeat(0.0))))
+        return dot
 
 
 def _pairs(terms: Sequence[str]) -> list[str]:
