@@ -493,7 +493,19 @@ class QuestionLog:
             stop = self._write_batch(connection, batch)
             self._purge_daily(connection)
             if stop:
+                # A record racing with close() may have slipped in behind the stop signal.
+                leftovers = self._take_waiting()
+                if leftovers:
+                    self._write_batch(connection, leftovers)
                 return
+
+    def _take_waiting(self) -> list[_WorkItem]:
+        waiting: list[_WorkItem] = []
+        while True:
+            try:
+                waiting.append(self._queue.get_nowait())
+            except queue.Empty:
+                return waiting
 
     def _write_batch(self, connection: sqlite3.Connection, batch: list[_WorkItem]) -> bool:
         """Write and commit a batch, then answer its flushes and purges; True on _Stop."""
