@@ -258,8 +258,27 @@ def _links(
 def _report(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
-    print("The report is not available yet.", file=stderr)
-    return EXIT_USAGE
+    from bot.knowledge_state import build_knowledge
+    from bot.question_log import QuestionLog
+    from bot.report import build_report, parse_since, render_report
+
+    try:
+        since = parse_since(args.since)
+    except ValueError as error:
+        print(f"--since: {error}", file=stderr)
+        return EXIT_USAGE
+    if not settings.question_log_path.exists():
+        print(
+            f"No question log yet at {settings.question_log_path}: the bot creates it when it "
+            "answers its first question.",
+            file=stderr,
+        )
+        return EXIT_PROBLEMS
+    knowledge = build_knowledge(settings, args.faq)
+    with QuestionLog.from_settings(settings) as log:
+        report = build_report(log, knowledge, since)
+    print(render_report(report, args.format), file=stdout)
+    return EXIT_OK
 
 
 _COMMANDS = {

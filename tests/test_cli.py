@@ -221,3 +221,37 @@ def test_every_command_is_documented_in_the_readme() -> None:
     subcommands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for name in subcommands:
         assert f"python -m bot {name}" in readme, name
+
+
+def test_report_shows_unanswered_questions_from_the_log(config: Path, tmp_path: Path) -> None:
+    from bot.config import load_settings
+    from bot.question_log import QuestionLog
+
+    settings = load_settings(config, environ={})
+    with QuestionLog.from_settings(settings, environ={}) as log:
+        for user in (1, 2, 3):
+            log.record_question("sa kushton pasaporta", user_id=user, lang="sq", outcome="fallback")
+        log.record_question(
+            "office address",
+            user_id=4,
+            lang="en",
+            outcome="answer",
+            entry_id="office-address",
+            score=90,
+        )
+    code, out, _ = run("--config", str(config), "report", "--since", "7d", "--format", "csv")
+    assert code == 0, out
+    assert "sa kushton pasaporta" in out
+    assert "office-address" in out
+    code, out, _ = run("--config", str(config), "report", "--since", "7d")
+    assert code == 0
+    assert "sa kushton pasaporta" in out
+    code, _, err = run("--config", str(config), "report", "--since", "forever")
+    assert code == 2
+    assert "--since" in err
+
+
+def test_report_without_a_log_says_so(config: Path) -> None:
+    code, _, err = run("--config", str(config), "report")
+    assert code == 1
+    assert "No question log yet" in err
