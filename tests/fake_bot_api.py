@@ -1,0 +1,628 @@
+"""A fake Telegram Bot API for tests and the benchmark: nothing ever leaves 127.0.0.1.
+
+`FakeBotApi` is Telegram as far as the bot uses it. It records every call, checks each one
+as Telegram would (HTML that parses, the 4096-character limit, 64-byte callback data, the
+inline keyboard's shape, button URLs Telegram opens, a chat to send to, known methods only)
+and answers with Telegram's JSON, errors included. Tests inject updates for getUpdates and
+failures for the next calls of a method (a 429 with retry_after, a 500, a 403).
+
+Two transports serve the same fake: `FakeBotApiServer`, a real HTTP server (aiohttp) on
+127.0.0.1 for end-to-end runs, and `FakeBotApiRequest`, a python-telegram-bot request class
+that answers in-process and so cannot reach any network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from telegram.request import BaseRequest, RequestData
+
+from bot.telegram_html import MESSAGE_LIMIT, html_problems, plain_length
+
+TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijkl"
+BOT_ID = 123456789
+BOT_USERNAME = "ascs_faq_test_bot"
+# Long polls are cut short so that tests and shutdowns never wait long.
+MAX_POLL_SECONDS = 1.0
+CALLBACK_DATA_LIMIT = 64
+CALLBACK_ANSWER_LIMIT = 200
+BUTTON_URL = re.compile(r"^(https?|tg)://\S+$")
+BOT_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
+# Parameters that are not text: PTB sends them as JSON inside a form field (text parameters
+# go as they are, so "5" may be a text - these names tell which is which).
+JSON_PARAMS = {
+    "reply_markup",
+    "commands",
+    "results",
+    "scope",
+    "reply_parameters",
+    "link_preview_options",
+    "allowed_updates",
+    "chat_id",
+    "message_id",
+    "cache_time",
+    "show_alert",
+    "is_personal",
+    "latitude",
+    "longitude",
+    "offset",
+    "limit",
+    "timeout",
+    "max_connections",
+    "drop_pending_updates",
+}
+
+Json = dict[str, Any]
+
+
+class TelegramRefusal(Exception):
+    """A call Telegram would refuse, with the status and description it would give."""
+
+    def __init__(self, status: int, description: str, parameters: Json | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: Json
+    status: int  # the HTTP status the fake answered with
+    error: str | None = None  # the description, for a refused call
+    result: Any = None  # what the fake answered, for a successful call
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+@dataclass
+class _Failure:
+    status: int
+    description: str
+    parameters: Json | None
+    remaining: int
+
+
+class FakeBotApi:
+    """Telegram's side of the conversation, in memory."""
+
+    def __init__(self, token: str = TOKEN, username: str = BOT_USERNAME) -> None:
+        self.token = token
+        self.username = username
+        self.calls: list[Call] = []
+        self.webhook: Json | None = None
+        self._updates: list[Json] = []
+        self._next_update_id = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._failures: dict[str, list[_Failure]] = {}
+        self._messages: dict[tuple[int, int], tuple[str, Any]] = {}
+        self._changed = asyncio.Event()
+
+    # ----- what tests do -------------------------------------------------------------
+
+    def add_update(self, update: Json) -> Json:
+        """Queue an update for getUpdates (given the next update_id); returns it."""
+        update = {**update, "update_id": next(self._next_update_id)}
+        self._updates.append(update)
+        self._changed.set()
+        return update
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        status: int = 429,
+        description: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """The next `times` calls of `method` fail with `status` (429 carries retry_after)."""
+        parameters = None
+        if status == 429:
+            retry_after = retry_after or 1
+            parameters = {"retry_after": retry_after}
+            description = description or f"Too Many Requests: retry after {retry_after}"
+        defaults = {403: "Forbidden: bot was blocked by the user", 500: "Internal Server Error"}
+        self._failures.setdefault(method, []).append(
+            _Failure(status, description or defaults.get(status, "Error"), parameters, times)
+        )
+
+    def calls_of(self, method: str, *, ok_only: bool = True) -> list[Call]:
+        return [c for c in self.calls if c.method == method and (c.ok or not ok_only)]
+
+    def sent_texts(self, chat_id: int | None = None) -> list[str]:
+        """Texts of the messages delivered (to `chat_id`, if given), oldest first."""
+        return [
+            str(c.params["text"])
+            for c in self.calls_of("sendMessage")
+            if chat_id is None or c.params.get("chat_id") == chat_id
+        ]
+
+    async def wait_for(
+        self, method: str, count: int = 1, *, within: float = 10.0, ok_only: bool = True
+    ) -> list[Call]:
+        """The calls of `method` once there are at least `count`; fails after `within` s."""
+        deadline = time.monotonic() + within
+        while True:
+            calls = self.calls_of(method, ok_only=ok_only)
+            if len(calls) >= count:
+                return calls
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"{len(calls)} {method} call(s) after {within} s, expected {count}; "
+                    f"calls: {[(c.method, c.status, c.error) for c in self.calls]}"
+                )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+
+    # ----- what the bot does ---------------------------------------------------------
+
+    async def handle(self, token: str, method: str, params: Mapping[str, Any]) -> tuple[int, Json]:
+        """One Bot API call: (HTTP status, Telegram's JSON answer)."""
+        if token != self.token:
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        decoded = {key: _decode(key, value) for key, value in params.items()}
+        try:
+            self._inject_failure(method)
+            if method == "getUpdates":
+                result: Any = await self._get_updates(decoded)
+            else:
+                handler = getattr(self, f"_{method}", None)
+                if handler is None:
+                    raise TelegramRefusal(404, "Not Found")
+                result = handler(decoded)
+        except TelegramRefusal as refusal:
+            self._record(Call(method, decoded, refusal.status, refusal.description))
+            body: Json = {
+                "ok": False,
+                "error_code": refusal.status,
+                "description": refusal.description,
+            }
+            if refusal.parameters:
+                body["parameters"] = refusal.parameters
+            return refusal.status, body
+        self._record(Call(method, decoded, 200, result=result))
+        return 200, {"ok": True, "result": result}
+
+    def _record(self, call: Call) -> None:
+        if call.method != "getUpdates":  # polls would drown everything else
+            self.calls.append(call)
+            self._changed.set()
+
+    def _inject_failure(self, method: str) -> None:
+        pending = self._failures.get(method)
+        if not pending:
+            return
+        failure = pending[0]
+        failure.remaining -= 1
+        if failure.remaining <= 0:
+            pending.pop(0)
+        raise TelegramRefusal(failure.status, failure.description, failure.parameters)
+
+    async def _get_updates(self, params: Json) -> list[Json]:
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        wait = min(float(params.get("timeout") or 0), MAX_POLL_SECONDS)
+        deadline = time.monotonic() + wait
+        while not self._updates and time.monotonic() < deadline:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+        limit = int(params.get("limit") or 100)
+        return self._updates[:limit]
+
+    # ----- the methods, checked as Telegram checks them ------------------------------
+
+    def _getMe(self, params: Json) -> Json:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "ASCS FAQ (test)",
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": True,
+        }
+
+    def _deleteWebhook(self, params: Json) -> bool:
+        self.webhook = None
+        return True
+
+    def _setWebhook(self, params: Json) -> bool:
+        url = str(params.get("url") or "")
+        if url and not url.startswith("https://"):
+            raise TelegramRefusal(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise TelegramRefusal(400, "Bad Request: secret token contains unallowed characters")
+        self.webhook = params
+        return True
+
+    def _setMyCommands(self, params: Json) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise TelegramRefusal(400, "Bad Request: commands must be a list of at most 100")
+        for command in commands:
+            if not BOT_COMMAND.match(str(command.get("command", ""))):
+                raise TelegramRefusal(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command.get("description", ""))) <= 256:
+                raise TelegramRefusal(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        language = params.get("language_code")
+        if language is not None and not re.fullmatch(r"[a-z]{2}", str(language)):
+            raise TelegramRefusal(400, "Bad Request: invalid language code")
+        return True
+
+    def _sendMessage(self, params: Json) -> Json:
+        chat_id = _chat_id(params)
+        _check_text(params, "text")
+        markup = _check_markup(params.get("reply_markup"))
+        message = self._message(chat_id, text=params["text"])
+        if markup is not None:
+            message["reply_markup"] = markup
+        self._messages[(chat_id, message["message_id"])] = (params["text"], markup)
+        return message
+
+    def _sendContact(self, params: Json) -> Json:
+        chat_id = _chat_id(params)
+        for name in ("phone_number", "first_name"):
+            if not params.get(name):
+                raise TelegramRefusal(400, f"Bad Request: {name} is empty")
+        contact = {"phone_number": str(params["phone_number"]), "first_name": params["first_name"]}
+        return self._message(chat_id, contact=contact)
+
+    def _sendVenue(self, params: Json) -> Json:
+        chat_id = _chat_id(params)
+        for name in ("latitude", "longitude", "title", "address"):
+            if params.get(name) in (None, ""):
+                raise TelegramRefusal(400, f"Bad Request: {name} is empty")
+        location = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
+        venue = {"location": location, "title": params["title"], "address": params["address"]}
+        return self._message(chat_id, venue=venue, location=location)
+
+    def _editMessageText(self, params: Json) -> Json | bool:
+        _check_text(params, "text")
+        markup = _check_markup(params.get("reply_markup"))
+        if params.get("inline_message_id"):
+            return True
+        chat_id, message_id = _chat_id(params), _message_id(params)
+        if self._messages.get((chat_id, message_id)) == (params["text"], markup):
+            raise TelegramRefusal(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        self._messages[(chat_id, message_id)] = (params["text"], markup)
+        message = self._message(chat_id, text=params["text"], message_id=message_id)
+        if markup is not None:
+            message["reply_markup"] = markup
+        return message
+
+    def _editMessageReplyMarkup(self, params: Json) -> Json | bool:
+        markup = _check_markup(params.get("reply_markup"))
+        if params.get("inline_message_id"):
+            return True
+        chat_id, message_id = _chat_id(params), _message_id(params)
+        text, _ = self._messages.get((chat_id, message_id), ("", None))
+        self._messages[(chat_id, message_id)] = (text, markup)
+        message = self._message(chat_id, text=text or "…", message_id=message_id)
+        if markup is not None:
+            message["reply_markup"] = markup
+        return message
+
+    def _answerCallbackQuery(self, params: Json) -> bool:
+        if not params.get("callback_query_id"):
+            raise TelegramRefusal(400, "Bad Request: callback_query_id is empty")
+        if len(str(params.get("text") or "")) > CALLBACK_ANSWER_LIMIT:
+            raise TelegramRefusal(400, "Bad Request: MESSAGE_TOO_LONG")
+        return True
+
+    def _answerInlineQuery(self, params: Json) -> bool:
+        if not params.get("inline_query_id"):
+            raise TelegramRefusal(400, "Bad Request: inline_query_id is empty")
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise TelegramRefusal(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [str(result.get("id", "")) for result in results]
+        if len(set(ids)) != len(ids) or any(not 1 <= len(i.encode()) <= 64 for i in ids):
+            raise TelegramRefusal(400, "Bad Request: RESULT_ID_INVALID")
+        for result in results:
+            if result.get("type") != "article" or not result.get("title"):
+                raise TelegramRefusal(400, "Bad Request: RESULT_TYPE_INVALID")
+            _check_text(result.get("input_message_content") or {}, "message_text")
+            _check_markup(result.get("reply_markup"))
+        return True
+
+    def _message(self, chat_id: int, *, message_id: int | None = None, **content: Any) -> Json:
+        chat: Json = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
+        if chat_id < 0:
+            chat["title"] = "A group"
+        return {
+            "message_id": message_id or next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "ASCS FAQ (test)"},
+            **content,
+        }
+
+
+def _decode(name: str, value: Any) -> Any:
+    """Form fields arrive as text; objects and lists are JSON inside them, as for Telegram."""
+    if name in JSON_PARAMS and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _chat_id(params: Json) -> int:
+    chat_id = params.get("chat_id")
+    if chat_id in (None, ""):
+        raise TelegramRefusal(400, "Bad Request: chat_id is empty")
+    try:
+        return int(chat_id)
+    except (TypeError, ValueError):
+        raise TelegramRefusal(400, "Bad Request: chat not found") from None
+
+
+def _message_id(params: Json) -> int:
+    try:
+        return int(params["message_id"])
+    except (KeyError, TypeError, ValueError):
+        raise TelegramRefusal(400, "Bad Request: message identifier is not specified") from None
+
+
+def _check_text(params: Json, name: str) -> None:
+    text = params.get(name)
+    if not isinstance(text, str) or not text.strip():
+        raise TelegramRefusal(400, "Bad Request: message text is empty")
+    if params.get("parse_mode") == "HTML":
+        problems = [p for p in html_problems(text) if "characters; Telegram allows" not in p]
+        if problems:
+            raise TelegramRefusal(400, f"Bad Request: can't parse entities: {problems[0]}")
+        length = plain_length(text)
+    else:
+        length = len(text)
+    if length > MESSAGE_LIMIT:
+        raise TelegramRefusal(400, "Bad Request: message is too long")
+
+
+def _check_markup(markup: Any) -> Any:
+    """An inline keyboard as Telegram accepts it (returned as received), or None."""
+    if markup is None:
+        return None
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise TelegramRefusal(400, "Bad Request: inline keyboard must be an array of arrays")
+    if sum(len(row) for row in rows) > 100:
+        raise TelegramRefusal(400, "Bad Request: too many inline keyboard buttons")
+    for row in rows:
+        if not row:
+            raise TelegramRefusal(400, "Bad Request: inline keyboard row is empty")
+        for button in row:
+            if not isinstance(button, dict) or not str(button.get("text", "")).strip():
+                raise TelegramRefusal(400, "Bad Request: BUTTON_TEXT_EMPTY")
+            kinds = {"url", "callback_data", "switch_inline_query"} & set(button)
+            if len(kinds) != 1:
+                raise TelegramRefusal(400, "Bad Request: BUTTON_TYPE_INVALID")
+            if "url" in button and not BUTTON_URL.match(str(button["url"])):
+                raise TelegramRefusal(400, "Bad Request: BUTTON_URL_INVALID")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+                raise TelegramRefusal(400, "Bad Request: BUTTON_DATA_INVALID")
+    return markup
+
+
+# ----- the two transports ------------------------------------------------------------------
+
+
+class FakeBotApiServer:
+    """The fake served over HTTP on 127.0.0.1 (a free port), at /bot<token>/<method>."""
+
+    def __init__(self, api: FakeBotApi | None = None) -> None:
+        self.api = api or FakeBotApi()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        """What the bot's `base_url` setting should be."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._serve)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeBotApiServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def _serve(self, request: web.Request) -> web.Response:
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        elif request.can_read_body:
+            params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        status, body = await self.api.handle(
+            request.match_info["token"], request.match_info["method"], params
+        )
+        return web.json_response(body, status=status)
+
+
+class FakeBotApiRequest(BaseRequest):
+    """A request class for python-telegram-bot that answers from the fake in-process: the
+    full PTB stack runs, and no byte can reach a network."""
+
+    def __init__(self, api: FakeBotApi) -> None:
+        self.api = api
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        match = re.search(r"/bot([^/]+)/(\w+)$", url)
+        if match is None:
+            raise AssertionError(f"not a Bot API URL: {url}")
+        params = request_data.json_parameters if request_data is not None else {}
+        status, body = await self.api.handle(match.group(1), match.group(2), params)
+        return status, json.dumps(body).encode()
+
+
+# ----- updates as Telegram sends them ------------------------------------------------------
+
+
+def user(user_id: int = 1001, language_code: str | None = "en", name: str = "Arben") -> Json:
+    found: Json = {"id": user_id, "is_bot": False, "first_name": name}
+    if language_code:
+        found["language_code"] = language_code
+    return found
+
+
+def private_chat(of: Json) -> Json:
+    return {"id": of["id"], "type": "private", "first_name": of["first_name"]}
+
+
+GROUP = {"id": -1001234567890, "type": "supergroup", "title": "NGO forum"}
+
+
+def _utf16_length(text: str) -> int:
+    """Telegram counts entity offsets in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class UpdateFactory:
+    """Builds update dicts (JSON as Telegram sends it) with fresh message ids."""
+
+    def __init__(self) -> None:
+        self._message_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+
+    def message(
+        self,
+        text: str | None = None,
+        *,
+        sender: Json | None = None,
+        chat: Json | None = None,
+        reply_to: Json | None = None,
+        **content: Any,
+    ) -> Json:
+        sender = sender or user()
+        message: Json = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat or private_chat(sender),
+            "from": sender,
+            **content,
+        }
+        if text is not None:
+            message["text"] = text
+            entities = _entities(text)
+            if entities:
+                message["entities"] = entities
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        return {"message": message}
+
+    def command(
+        self, command: str, *, sender: Json | None = None, chat: Json | None = None
+    ) -> Json:
+        """`command` as typed, e.g. '/start' or '/start grant-types' or '/help@bot'."""
+        return self.message(command, sender=sender, chat=chat)
+
+    def sticker(self, *, sender: Json | None = None, chat: Json | None = None) -> Json:
+        sticker = {
+            "file_id": "CAACAgIAAxkBAAEB",
+            "file_unique_id": "AgADBAAD",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+        return self.message(sender=sender, chat=chat, sticker=sticker)
+
+    def callback(self, data: str, *, on: Json, sender: Json | None = None) -> Json:
+        """A press of the button with `data` on the bot's message `on` (a sendMessage result)."""
+        return {
+            "callback_query": {
+                "id": str(next(self._query_ids)),
+                "from": sender or user(),
+                "chat_instance": "42",
+                "message": on,
+                "data": data,
+            }
+        }
+
+    def inline_query(self, query: str, *, sender: Json | None = None) -> Json:
+        return {
+            "inline_query": {
+                "id": str(next(self._query_ids)),
+                "from": sender or user(),
+                "query": query,
+                "offset": "",
+            }
+        }
+
+
+def _entities(text: str) -> list[Json]:
+    """The bot_command and mention entities Telegram would attach to `text`."""
+    entities = []
+    for match in re.finditer(r"(?<!\S)(/[A-Za-z0-9_]+(?:@\w+)?|@\w{5,32})", text):
+        kind = "bot_command" if match.group(1).startswith("/") else "mention"
+        if kind == "bot_command" and match.start() != 0:
+            continue
+        entities.append(
+            {
+                "type": kind,
+                "offset": _utf16_length(text[: match.start()]),
+                "length": _utf16_length(match.group(1)),
+            }
+        )
+    return entities
