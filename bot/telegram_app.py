@@ -268,6 +268,9 @@ def build_application(
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences."""
     keep_token_out_of_logs(token)
+    # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
+    # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -315,6 +318,23 @@ def webhook_secret_problem(secret: str | None) -> str | None:
     return None
 
 
+def webhook_arguments(settings: Settings, secret: str) -> dict[str, Any]:
+    """How Updater.start_webhook / Application.run_webhook listen for this configuration:
+    locally on listen:port (a reverse proxy terminates HTTPS), at the public URL's path,
+    accepting only requests that carry the secret."""
+    webhook = settings.telegram.webhook
+    if not webhook.url:
+        raise ValueError("telegram.webhook.url is not set")
+    return {
+        "listen": webhook.listen,
+        "port": webhook.port,
+        "url_path": urlparse(webhook.url).path.lstrip("/"),
+        "webhook_url": webhook.url,
+        "secret_token": secret,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
 def run_telegram_bot(
     settings: Settings,
     token: str,
@@ -342,16 +362,9 @@ def run_telegram_bot(
         application = build_application(
             settings, token, dialog, holder, prefs=prefs, question_log=question_log
         )
-        if settings.telegram.mode == "webhook" and webhook.url:
+        if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)
-            application.run_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=urlparse(webhook.url).path.lstrip("/"),
-                webhook_url=webhook.url,
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            application.run_webhook(**webhook_arguments(settings, secret))
         else:
             logger.info("starting the bot (long polling)")
             application.run_polling(allowed_updates=ALLOWED_UPDATES)

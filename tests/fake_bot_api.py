@@ -19,7 +19,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +109,10 @@ class FakeBotApi:
         self._message_ids = itertools.count(1000)
         self._failures: dict[str, list[_Failure]] = {}
         self._messages: dict[tuple[int, int], tuple[str, Any]] = {}
-        self._changed = asyncio.Event()
+        # One event per waiter (a test or a long poll), set on every change: a shared event
+        # that waiters clear would lose wake-ups between them.
+        self._waiters: set[asyncio.Event] = set()
+        self._closing = False
 
     # ----- what tests do -------------------------------------------------------------
 
@@ -117,7 +120,7 @@ class FakeBotApi:
         """Queue an update for getUpdates (given the next update_id); returns it."""
         update = {**update, "update_id": next(self._next_update_id)}
         self._updates.append(update)
-        self._changed.set()
+        self._notify()
         return update
 
     def fail_next(
@@ -140,6 +143,15 @@ class FakeBotApi:
             _Failure(status, description or defaults.get(status, "Error"), parameters, times)
         )
 
+    def end_long_polls(self) -> None:
+        """Answer pending getUpdates at once (the server is stopping)."""
+        self._closing = True
+        self._notify()
+
+    def recover(self) -> None:
+        """Forget every failure still to inject."""
+        self._failures.clear()
+
     def calls_of(self, method: str, *, ok_only: bool = True) -> list[Call]:
         return [c for c in self.calls if c.method == method and (c.ok or not ok_only)]
 
@@ -155,20 +167,35 @@ class FakeBotApi:
         self, method: str, count: int = 1, *, within: float = 10.0, ok_only: bool = True
     ) -> list[Call]:
         """The calls of `method` once there are at least `count`; fails after `within` s."""
-        deadline = time.monotonic() + within
-        while True:
-            calls = self.calls_of(method, ok_only=ok_only)
-            if len(calls) >= count:
-                return calls
+        enough = await self._wait_until(
+            lambda: len(self.calls_of(method, ok_only=ok_only)) >= count, within
+        )
+        calls = self.calls_of(method, ok_only=ok_only)
+        if not enough:
+            raise AssertionError(
+                f"{len(calls)} {method} call(s) after {within} s, expected {count}; "
+                f"calls: {[(c.method, c.status, c.error) for c in self.calls]}"
+            )
+        return calls
+
+    async def _wait_until(self, condition: Callable[[], bool], seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while not condition():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(
-                    f"{len(calls)} {method} call(s) after {within} s, expected {count}; "
-                    f"calls: {[(c.method, c.status, c.error) for c in self.calls]}"
-                )
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+                return False
+            changed = asyncio.Event()
+            self._waiters.add(changed)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), remaining)
+            finally:
+                self._waiters.discard(changed)
+        return True
+
+    def _notify(self) -> None:
+        for changed in self._waiters:
+            changed.set()
 
     # ----- what the bot does ---------------------------------------------------------
 
@@ -202,7 +229,7 @@ class FakeBotApi:
     def _record(self, call: Call) -> None:
         if call.method != "getUpdates":  # polls would drown everything else
             self.calls.append(call)
-            self._changed.set()
+            self._notify()
 
     def _inject_failure(self, method: str) -> None:
         pending = self._failures.get(method)
@@ -219,13 +246,7 @@ class FakeBotApi:
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         wait = min(float(params.get("timeout") or 0), MAX_POLL_SECONDS)
-        deadline = time.monotonic() + wait
-        while not self._updates and time.monotonic() < deadline:
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
-            except TimeoutError:
-                break
+        await self._wait_until(lambda: bool(self._updates) or self._closing, wait)
         limit = int(params.get("limit") or 100)
         return self._updates[:limit]
 
@@ -457,6 +478,7 @@ class FakeBotApiServer:
         self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
+        self.api.end_long_polls()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
