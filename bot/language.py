@@ -86,8 +86,19 @@ def stemmer_for(lang: str) -> Callable[[str], str]:
     return _STEMMERS.get(lang, _no_stemming)
 
 
+_ALL_FUNCTION_WORDS = frozenset().union(*FUNCTION_WORDS.values())
+# The one language a function word belongs to; words of several ("a", "me", "do") are left
+# out, since they tell nothing.
+_FUNCTION_WORD_OWNER = {
+    word: lang
+    for lang, words in FUNCTION_WORDS.items()
+    for word in words
+    if sum(word in other for other in FUNCTION_WORDS.values()) == 1
+}
+
+
 def is_function_word(word: str) -> bool:
-    return any(word in words for words in FUNCTION_WORDS.values())
+    return word in _ALL_FUNCTION_WORDS
 
 
 # How much each kind of clue counts when guessing the language of a question.
@@ -108,12 +119,12 @@ def guess_language(
     Words of both languages ("a", "me", "do") count for neither.
     """
     votes: dict[str, float] = {}
-    if any(ch in ALBANIAN_LETTERS for ch in text):
+    if not ALBANIAN_LETTERS.isdisjoint(text):
         votes["sq"] = _LETTER_VOTE
     for word in words:
-        owners = [lang for lang, listed in FUNCTION_WORDS.items() if word in listed]
-        if len(owners) == 1:
-            votes[owners[0]] = votes.get(owners[0], 0.0) + _FUNCTION_WORD_VOTE
+        owner = _FUNCTION_WORD_OWNER.get(word)
+        if owner is not None:
+            votes[owner] = votes.get(owner, 0.0) + _FUNCTION_WORD_VOTE
         for lang, share in word_languages(word).items():
             votes[lang] = votes.get(lang, 0.0) + _KNOWLEDGE_WORD_VOTE * share
     if not votes:

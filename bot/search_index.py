@@ -110,6 +110,11 @@ class _Postings:
         return sum(postings[term].get(index, 0.0) * scale for term, scale in terms.items())
 
 
+# Below this many postings in all, walking them all is cheaper than the bookkeeping of
+# pruning (a knowledge base of a few hundred entries).
+_PRUNE_ABOVE = 2000
+
+
 def _top_entries(lists: list[tuple[dict[int, float], float, float]], depth: int) -> list[int]:
     """The `depth` entries with the highest sum of weight times scale over the posting lists.
 
@@ -120,19 +125,35 @@ def _top_entries(lists: list[tuple[dict[int, float], float, float]], depth: int)
     "i") are then never walked in full, which keeps a search fast in a large knowledge
     base. The result is exact.
     """
+    scores: dict[int, float] = {}
+    if sum(len(postings) for postings, _scale, _most in lists) <= _PRUNE_ABOVE:
+        for postings, scale, _most in lists:
+            _add(scores, postings, scale)
+        return sorted(scores, key=scores.__getitem__, reverse=True)[:depth]
     lists = sorted(lists, key=lambda item: -item[2])
     still_possible = sum(most for _postings, _scale, most in lists)
-    scores: dict[int, float] = {}
     for position, (postings, scale, most) in enumerate(lists):
         if position and len(scores) >= depth:
             threshold = heapq.nlargest(depth, scores.values())[-1]
             if still_possible < threshold:
                 return _finish_seen(scores, lists[position:], still_possible, threshold, depth)
-        get = scores.get
-        for index, weight in postings.items():
-            scores[index] = get(index, 0.0) + weight * scale
+        _add(scores, postings, scale)
         still_possible -= most
     return heapq.nlargest(depth, scores, key=scores.__getitem__)
+
+
+def _add(scores: dict[int, float], postings: dict[int, float], scale: float) -> None:
+    """scores += postings * scale; the inner loop of every search, hence the special cases."""
+    if not scores:
+        scores.update(postings if scale == 1.0 else {i: w * scale for i, w in postings.items()})
+        return
+    get = scores.get
+    if scale == 1.0:
+        for index, weight in postings.items():
+            scores[index] = get(index, 0.0) + weight
+    else:
+        for index, weight in postings.items():
+            scores[index] = get(index, 0.0) + weight * scale
 
 
 def _finish_seen(
@@ -202,8 +223,18 @@ class SearchIndex:
             for term, counts in term_languages.items()
         }
         self._build_char_vectors(variant_grams)
-        # Typo mapping compares an unknown word with every known word of similar length.
-        self._vocabulary = sorted(w for w in self._term_of if len(w) >= MIN_TYPO_LENGTH - 1)
+        # Typo mapping compares an unknown word only with known words that could reach the
+        # cutoff (ratio = 2 * matching letters / total length, so the lengths must be
+        # close) and that share its first or its second letter: one wrong letter leaves
+        # one of the two in place ("qfare" for "cfare"), and it makes the search ten
+        # times faster.
+        self._words_by_shape: dict[tuple[int, int, str], list[str]] = {}
+        for word in sorted(self._term_of):
+            for position in (0, 1):
+                if len(word) > position:
+                    key = (len(word), position, word[position])
+                    self._words_by_shape.setdefault(key, []).append(word)
+        self._typo_candidates: dict[tuple[int, str, str], list[str]] = {}
         self._resolved_cache: dict[str, Resolved] = {}
 
     def _build_char_vectors(self, variant_grams: list[list[Counter[str]]]) -> None:
@@ -253,12 +284,32 @@ class SearchIndex:
                 return Resolved(stem, 1.0, None)
         if len(word) >= MIN_TYPO_LENGTH and not word.isdigit():
             found = process.extractOne(
-                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF
+                word, self._typo_candidates_for(word), scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF
             )
             if found is not None:
                 surface = found[0]
                 return Resolved(self._term_of[surface], found[1] / 100, surface)
         return Resolved(None, 0.0, None)
+
+    def _typo_candidates_for(self, word: str) -> list[str]:
+        """Known words that could be `word` with a typo (see the index's constructor)."""
+        key = (len(word), word[0], word[1])
+        candidates = self._typo_candidates.get(key)
+        if candidates is None:
+            share = TYPO_CUTOFF / 100
+            shortest = math.ceil(len(word) * share / (2 - share))
+            longest = math.floor(len(word) * (2 - share) / share)
+            found = dict.fromkeys(
+                known
+                for size in range(shortest, longest + 1)
+                for position in (0, 1)
+                for known in self._words_by_shape.get((size, position, word[position]), ())
+            )
+            candidates = list(found)
+            if len(self._typo_candidates) >= _TYPO_CACHE_SIZE:
+                self._typo_candidates.clear()
+            self._typo_candidates[key] = candidates
+        return candidates
 
     def word_languages(self, word: str) -> Mapping[str, float]:
         """In which languages' variants a question word was seen, as shares adding to 1."""
@@ -337,8 +388,9 @@ class SearchIndex:
                 else 0.0
             )
             weights = 1.0
-            if pair_attainable:
+            if pair_terms:
                 total += BIGRAM_WEIGHT * self._pairs.score_of(pair_terms, index) / pair_attainable
+            if pair_attainable:
                 weights += BIGRAM_WEIGHT
             total += CHAR_WEIGHT * self._char_cosine(query_grams, index)
             weights += CHAR_WEIGHT

@@ -95,52 +95,86 @@ def read_small_talk(words: Sequence[str]) -> SmallTalkReading:
     """Split folded words into small talk and question.
 
     A message is small talk when every word is part of a known phrase or a filler word and
-    at least one phrase is there. Otherwise the leading and trailing runs of small talk
-    are cut off (greetings only from the start) and the rest is the question.
+    at least one phrase is there. Otherwise small talk at the start (with the filler words
+    around it) and thanks or goodbyes at the end are cut off, and the rest is the
+    question. Only the two ends are read, so a long question costs no more than a short.
     """
-    spans = _phrase_spans(words)
-    found = [info for _start, _end, info in spans]
-    covered = {index for start, end, _info in spans for index in range(start, end)}
-    substantive = [
-        index for index, word in enumerate(words) if index not in covered and word not in _FILLERS
-    ]
-    langs = {lang for _kind, lang in found if lang is not None}
-    lang = langs.pop() if len(langs) == 1 else None
-    if found and not substantive:
-        kind = max((kind for kind, _lang in found), key=lambda k: _PRIORITY[k])
-        return SmallTalkReading(kind, lang, [])
-    if not found:
-        return SmallTalkReading(None, None, list(words))
-    first, last = substantive[0], substantive[-1]
-    leading_talk = any(start < first for start, _end, _info in spans)
-    # Only thanks and goodbyes are cut from the end: a trailing "greeting" is more likely
-    # part of the question ("how do I write a greeting").
-    trailing_talk = any(end > last and info[0] != "greeting" for _start, end, info in spans)
-    start = first if leading_talk else 0
-    end = last + 1 if trailing_talk else len(words)
-    return SmallTalkReading(None, lang, list(words[start:end]))
+    leading, start = _leading_talk(words)
+    if leading and start == len(words):
+        kind = max((kind for kind, _lang in leading), key=lambda k: _PRIORITY[k])
+        return SmallTalkReading(kind, _language_of(leading), [])
+    trailing, end = _trailing_talk(words, start)
+    # A trailing greeting is more likely part of the question ("how do I write a greeting").
+    if not any(kind != "greeting" for kind, _lang in trailing):
+        trailing, end = [], len(words)
+    if not leading:
+        start = 0
+    return SmallTalkReading(None, _language_of(leading + trailing), list(words[start:end]))
 
 
-def _phrase_spans(
-    words: Sequence[str],
-) -> list[tuple[int, int, tuple[SmallTalk, str | None]]]:
-    spans = []
+_Phrase = tuple[SmallTalk, str | None]
+_FIRST_WORDS = frozenset(phrase.split("-")[0] for phrase in _PHRASES)
+_LAST_WORDS = frozenset(phrase.split("-")[-1] for phrase in _PHRASES)
+
+
+def _leading_talk(words: Sequence[str]) -> tuple[list[_Phrase], int]:
+    """The phrases at the start of a message, and where the run of small talk ends."""
+    found: list[_Phrase] = []
     index = 0
     while index < len(words):
-        for size in range(min(_LONGEST_PHRASE, len(words) - index), 0, -1):
-            info = _PHRASES.get("-".join(words[index : index + size]))
-            if info is None and size == 1:
-                info = _fuzzy_phrase(words[index])
-            if info is not None:
-                spans.append((index, index + size, info))
-                index += size
-                break
-        else:
+        size, phrase = _phrase_at(words, index, len(words))
+        if phrase is not None:
+            found.append(phrase)
+            index += size
+        elif words[index] in _FILLERS:
             index += 1
-    return spans
+        else:
+            break
+    return found, index
 
 
-def _fuzzy_phrase(word: str) -> tuple[SmallTalk, str | None] | None:
+def _trailing_talk(words: Sequence[str], floor: int) -> tuple[list[_Phrase], int]:
+    """The phrases at the end of a message (after `floor`), and where that run starts."""
+    found: list[_Phrase] = []
+    index = len(words)
+    while index > floor:
+        size, phrase = _phrase_ending_at(words, index, floor)
+        if phrase is not None:
+            found.append(phrase)
+            index -= size
+        elif words[index - 1] in _FILLERS:
+            index -= 1
+        else:
+            break
+    return found, index
+
+
+def _phrase_at(words: Sequence[str], start: int, end: int) -> tuple[int, _Phrase | None]:
+    """The longest phrase starting at `start` (and ending by `end`): (its length, phrase)."""
+    if words[start] in _FIRST_WORDS:
+        for size in range(min(_LONGEST_PHRASE, end - start), 0, -1):
+            phrase = _PHRASES.get("-".join(words[start : start + size]))
+            if phrase is not None:
+                return size, phrase
+    return 1, _fuzzy_phrase(words[start])
+
+
+def _phrase_ending_at(words: Sequence[str], end: int, floor: int) -> tuple[int, _Phrase | None]:
+    """The longest phrase ending just before `end` (starting at `floor` or later)."""
+    if words[end - 1] in _LAST_WORDS:
+        for size in range(min(_LONGEST_PHRASE, end - floor), 0, -1):
+            phrase = _PHRASES.get("-".join(words[end - size : end]))
+            if phrase is not None:
+                return size, phrase
+    return 1, _fuzzy_phrase(words[end - 1])
+
+
+def _language_of(phrases: Sequence[_Phrase]) -> str | None:
+    languages = {lang for _kind, lang in phrases if lang is not None}
+    return languages.pop() if len(languages) == 1 else None
+
+
+def _fuzzy_phrase(word: str) -> _Phrase | None:
     if len(word) < 6:
         return None
     found = process.extractOne(word, _FUZZY_WORDS, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
