@@ -275,9 +275,11 @@ def _read_links(reader: _Reader, raw: object, languages: tuple[str, ...]) -> dic
             )
         link = reader.mapping(value, name, required={"url", "label"})
         url = reader.string(link["url"], f"{name}.url")
-        if not re.match(r"^(https?://|mailto:|tel:)\S+$", url):
+        # Telegram's URL buttons open only http(s) addresses; a mailto: or tel: button makes
+        # the whole message fail (BUTTON_URL_INVALID). E-mail and phone go in the text.
+        if not re.match(r"^https?://\S+$", url):
             raise ConfigError(
-                f"{reader.source}: {name}.url: {url!r} is not an http(s), mailto: or tel: address"
+                f"{reader.source}: {name}.url: {url!r} is not an http(s) address (Telegram buttons open only those; e-mail and phone belong in agency:)"
             )
         links[key] = Link(
             key=key, url=url, labels=reader.translations(link["label"], f"{name}.label", languages)

@@ -252,7 +252,7 @@ class Dialog:
                 self.settings.placeholders(lang)["address"],
             )
         rows = _pairs(
-            [b for b in (self._link_button(n, lang) for n in ("map", "website", "email_us")) if b]
+            [b for b in (self._link_button(n, lang) for n in ("map", "website")) if b]
         )
         return Reply(
             self._t(lang, "contact"),
@@ -396,7 +396,7 @@ class Dialog:
     def _contact_link_row(self, lang: str) -> tuple[Button, ...]:
         return tuple(
             b
-            for b in (self._link_button("website", lang), self._link_button("email_us", lang))
+            for b in (self._link_button("website", lang), self._link_button("agency_faq", lang))
             if b
         )
 

@@ -97,10 +97,6 @@ def settings_mapping(faq_dir: Path, log_path: Path | None = None) -> dict[str, A
                 "url": "https://www.amshc.gov.al",
                 "label": {"en": "Register", "sq": "Regjistrohu"},
             },
-            "email_us": {
-                "url": "mailto:info@amshc.gov.al",
-                "label": {"en": "E-mail", "sq": "E-mail"},
-            },
         },
         "languages": ["sq", "en"],
         "paths": {

@@ -138,7 +138,7 @@ def test_contact_has_card_buttons_and_no_venue_without_coordinates(dialog: Dialo
     assert reply.contact_card.phone_number == "+355 4 22 355 69"
     assert reply.venue is None
     assert "Frosina Plaku" in html_to_plain(reply.text)
-    assert any(url.startswith("mailto:") for url in urls(reply))
+    assert all(url.startswith("https://") for url in urls(reply))
 
 
 def test_contact_includes_a_venue_when_coordinates_are_configured(tmp_path: Path) -> None:
