@@ -56,6 +56,14 @@ from bot.language import stem_albanian, stem_english  # noqa: E402
 from bot.matcher import Matcher  # noqa: E402
 from bot.text import char_ngrams, tokens  # noqa: E402
 
+
+def char_3_to_5_grams(word: str) -> list[str]:
+    """The baseline's n-grams: 3 to 5 characters within a word padded by spaces, as
+    scikit-learn's analyzer='char_wb', ngram_range=(3, 5)."""
+    padded = f" {word} "
+    return [padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
+
+
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "clinc150" / "clinc150_train_val.json"
 RESULTS = REPO / "benchmarks" / "results" / "clinc150.md"
 VARIANTS_PER_INTENT = 10  # a realistic number of variants for staff to write
@@ -156,7 +164,9 @@ class CharTfidfBaseline:
         for intent, variants in intents.items():
             for variant in variants:
                 self.owners.append(intent)
-                counts.append(Counter(g for word in tokens(variant) for g in char_ngrams(word)))
+                counts.append(
+                    Counter(g for word in tokens(variant) for g in char_3_to_5_grams(word))
+                )
         frequency: Counter[str] = Counter()
         for grams in counts:
             frequency.update(grams.keys())
@@ -175,7 +185,7 @@ class CharTfidfBaseline:
         return {g: v / norm for g, v in vector.items()}
 
     def best(self, question: str) -> tuple[str | None, float]:
-        grams = Counter(g for word in tokens(question) for g in char_ngrams(word))
+        grams = Counter(g for word in tokens(question) for g in char_3_to_5_grams(word))
         query = self._unit({g: tf * self.idf[g] for g, tf in grams.items() if g in self.idf})
         scores: dict[int, float] = {}
         for gram, weight in query.items():

@@ -3,14 +3,15 @@
 An entry's text is all its question variants together (every language), and document
 frequencies are counted over entries, not variants: on CLINC150 scoring entries beat the
 best variant-level scorer by two points (see /work/shared/docs/matching-notes.md, which
-measured every choice below).
+measured most choices below).
 
 Three channels score an entry:
-1. words: BM25 over stemmed words;
+1. words: BM25 over stemmed words; it alone shortlists the few best entries;
 2. word pairs: BM25 over adjacent-word bigrams, at low weight;
-3. characters: cosine between the question's character 3-5-gram TF-IDF vector and the
-   entry's averaged variant vector. It is computed only for the entries the first two
-   channels ranked highest, since it is the costly one.
+3. characters: cosine between the question's character 3-4-gram TF-IDF vector and the
+   entry's averaged variant vector.
+The last two re-score the shortlist only, which keeps a search's cost near the size of its
+words' posting lists.
 
 Each channel is divided by what the question could attain at most, counting the words,
 pairs and n-grams the knowledge base does not have at the highest weight. A question of
@@ -41,10 +42,10 @@ BM25_B = 0.8
 # accuracy, at 0.3 they add 0.4; the character channel adds about 0.6 at 0.5.
 BIGRAM_WEIGHT = 0.3
 CHAR_WEIGHT = 0.5
-# How many entries the character channel re-scores (at least as many as asked for). On
-# CLINC150 validation top-1 accuracy was the same for depths 3 to 15: the right entry,
-# when it can be found at all, is among the word channels' best few. Each entry more
-# costs a dot product over the question's n-grams.
+# How many entries the word channel shortlists for the other two to re-score (at least as
+# many as asked for). On CLINC150 validation top-1 accuracy was the same for depths 3 to
+# 15: the right entry, when it can be found at all, is among the words' best few. Each
+# entry more costs a dot product over the question's n-grams.
 RERANK_DEPTH = 5
 # Typo mapping: an unknown word of at least this many letters is read as the most similar
 # word of the knowledge base, if their rapidfuzz ratio reaches the cutoff (80: one wrong,
@@ -342,16 +343,12 @@ class SearchIndex:
 
         exact = self._exact.get(" ".join(words), [])
         depth = max(RERANK_DEPTH, limit)
+        # The first stage ranks by words alone: adding the word pairs here changed no
+        # top-1 answer on CLINC150 validation and cost a sixth of the search time; they
+        # are scored below for the shortlisted entries only.
         lists = [
             (self._words.postings[term], scale, self._words.best[term] * scale)
             for term, scale in word_terms.items()
-        ] + [
-            (
-                self._pairs.postings[pair],
-                BIGRAM_WEIGHT * scale,
-                BIGRAM_WEIGHT * self._pairs.best[pair] * scale,
-            )
-            for pair, scale in pair_terms.items()
         ]
         shortlist = _top_entries(lists, depth)
         shortlist = exact + [index for index in shortlist if index not in exact]
