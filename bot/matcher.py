@@ -61,10 +61,13 @@ class Matcher:
         self._index = SearchIndex([entry.questions for entry in knowledge])
 
     def rank(self, question: str, limit: int = 5) -> list[Candidate]:
-        """Entries by score, best first (at most `limit`)."""
-        words = _question_words(question)
-        reading = read_small_talk(words)
-        return self._rank_words(reading.question or words, limit)
+        """Entries by score for the whole message, best first (at most `limit`).
+
+        Unlike `match`, small talk is not cut off: a greeting's words are unknown to the
+        knowledge base and lower every entry's score alike, so the order hardly changes,
+        and a knowledge base may well have entries about greetings or thanks.
+        """
+        return self._rank_words(_question_words(question), limit)
 
     def match(self, question: str) -> Match:
         """Answer, suggest or fall back, with the question's language and small talk."""

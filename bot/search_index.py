@@ -207,7 +207,9 @@ class SearchIndex:
                     words = folded.split()
                     if not words:
                         continue
-                    self._exact.setdefault(folded, []).append(index)
+                    same_text = self._exact.setdefault(folded, [])
+                    if index not in same_text:  # "Udhërrëfyesi" and "udherrefyesi"
+                        same_text.append(index)
                     terms = [self._term_of.setdefault(word, stem(word)) for word in words]
                     words_of_entry.update(terms)
                     pairs_of_entry.update(_pairs(terms))

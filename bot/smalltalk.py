@@ -68,7 +68,8 @@ _FILLERS = frozenset(
     _split("""ok okay oke okej mire shume very so much a lot again all for the your you help info
     information answer reply dear friend friends bot there everyone everybody great nice
     perfect super cool good ju juve per ndihmen ndihme informacionin informacion pergjigjen
-    zoteri zonje te gjitha also too and dhe edhe""")
+    zoteri zonje te gjitha also too and dhe edhe me out today time chat chatting talk
+    talking helped helping assist assistance ve ndihmuat ndihmove koha kohen""")
 )
 
 _LONGEST_PHRASE = max(phrase.count("-") + 1 for phrase in _PHRASES)
