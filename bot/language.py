@@ -29,26 +29,27 @@ FUNCTION_WORDS: Mapping[str, frozenset[str]] = {
         it its just know let like many may me might more most much must my need no not now
         of on or our out please she should so some tell than that the their them then there
         these they this those to too up us very want was we were what when where which who
-        whom whose why will with would yes you your yours""")
+        whom whose why will with would yes you your yours u ur r pls plz im""")
     ),
     "sq": frozenset(
         _split("""a ai ajo apo ashtu ata ato atje atyre bej bejme deri desha dhe do dua duam duhet
         e edhe eshte i jam jane je jemi jeni jo ju juaj juve ka kam kane ke kemi keni kete
         ketu keto kjo ku kur kush ky me mbi me mua mund mundem mundet mundemi ndonje ne
         nese neve nga nje nuk ose pa pak per po pse qe sa saj se si shume ta te tek tij tuaj
-        une vetem cfare cila cilat cili cilet""")
+        une vetem cfare cila cilat cili cilet im nqs""")
     ),
 }
 
 # Albanian has no Snowball stemmer. This light one strips the commonest noun and verb
 # endings so that inflected forms meet: regjistrim/regjistrimi/regjistrohem/regjistruar ->
 # "regjistr", telefoni/telefonit -> "telefon", zyra/zyres/zyren -> "zyr". Longest ending
-# first; the stem keeps at least three letters. What it misses, character n-grams and the
-# typo mapping still catch.
+# first; the stem keeps at least three letters. The imperative "-oni" (kontaktoni) is left
+# out: it would cut the many nouns in "-on" (telefoni, misioni, informacioni) short. What
+# the stemmer misses, character n-grams and the typo mapping still catch.
 _ALBANIAN_ENDINGS = tuple(
     sorted(
         _split("""imeve imet imit imin imi ime im uara uari uar ohesh ohemi oheni ohem ohet ohen
-        ojme ojne oni oj jeve jes jen jet je ja ise ine ia ave eve ve it in ut un es en et at
+        ojme ojne oj jeve jes jen jet je ja ise ine ia ave eve ve it in ut un es en et at
         i a e u o"""),
         key=len,
         reverse=True,
