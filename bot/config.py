@@ -279,7 +279,8 @@ def _read_links(reader: _Reader, raw: object, languages: tuple[str, ...]) -> dic
         # the whole message fail (BUTTON_URL_INVALID). E-mail and phone go in the text.
         if not re.match(r"^https?://\S+$", url):
             raise ConfigError(
-                f"{reader.source}: {name}.url: {url!r} is not an http(s) address (Telegram buttons open only those; e-mail and phone belong in agency:)"
+                f"{reader.source}: {name}.url: {url!r} is not an http(s) address "
+                "(Telegram buttons open only those; e-mail and phone belong in agency:)"
             )
         links[key] = Link(
             key=key, url=url, labels=reader.translations(link["label"], f"{name}.label", languages)

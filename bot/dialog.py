@@ -251,9 +251,7 @@ class Dialog:
                 self._t(lang, "venue_title"),
                 self.settings.placeholders(lang)["address"],
             )
-        rows = _pairs(
-            [b for b in (self._link_button(n, lang) for n in ("map", "website")) if b]
-        )
+        rows = _pairs([b for b in (self._link_button(n, lang) for n in ("map", "website")) if b])
         return Reply(
             self._t(lang, "contact"),
             lang,

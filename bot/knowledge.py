@@ -335,8 +335,9 @@ def _schema_problems(parsed: _ParsedFile) -> list[Problem]:
             unknown = extra[0] if extra else "?"
             guess = difflib.get_close_matches(unknown, allowed, n=1)
             hint = f"did you mean '{guess[0]}'? " if guess else ""
-            message = (f"{prefix}unknown key '{unknown}' ({hint}expected one of: "
-                       f"{', '.join(allowed)})")
+            message = (
+                f"{prefix}unknown key '{unknown}' ({hint}expected one of: {', '.join(allowed)})"
+            )
             path = [*path, unknown]
             key_line = True
         elif kind == "type":

@@ -70,6 +70,9 @@ def test_own_evaluation_questions_are_not_copies_of_faq_variants(
     from bot.text import normalise
 
     variants = {normalise(v) for e in loaded.knowledge for vs in e.questions.values() for v in vs}
-    copies = [c.question for c in load_cases(REPO / "tests" / "eval_cases.yaml")
-              if normalise(c.question) in variants]
+    copies = [
+        c.question
+        for c in load_cases(REPO / "tests" / "eval_cases.yaml")
+        if normalise(c.question) in variants
+    ]
     assert len(copies) <= 3, copies
