@@ -98,6 +98,11 @@ _FUNCTION_WORD_OWNER = {
 }
 
 
+# Function words of more than one language ("a", "me", "i", "do"): no clue to the language,
+# however often one language's variants happen to use them.
+_SHARED_FUNCTION_WORDS = frozenset(_ALL_FUNCTION_WORDS - _FUNCTION_WORD_OWNER.keys())
+
+
 def is_function_word(word: str) -> bool:
     return word in _ALL_FUNCTION_WORDS
 
@@ -126,6 +131,8 @@ def guess_language(
         owner = _FUNCTION_WORD_OWNER.get(word)
         if owner is not None:
             votes[owner] = votes.get(owner, 0.0) + _FUNCTION_WORD_VOTE
+        if word in _SHARED_FUNCTION_WORDS:
+            continue
         for lang, share in word_languages(word).items():
             votes[lang] = votes.get(lang, 0.0) + _KNOWLEDGE_WORD_VOTE * share
     if not votes:

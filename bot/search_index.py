@@ -298,7 +298,9 @@ class SearchIndex:
             stem = stemmer_for(lang)(word)
             if stem in self._words.postings:  # another inflection of a known word
                 return Resolved(stem, 1.0, None)
-        if len(word) >= MIN_TYPO_LENGTH and not word.isdigit():
+        # A function word is never read as a typo of another word: "tell" is not "tel"
+        # (phone), "from" not "form". Unknown, it stays silent (see `search`).
+        if len(word) >= MIN_TYPO_LENGTH and not word.isdigit() and not is_function_word(word):
             found = process.extractOne(
                 word, self._typo_candidates_for(word), scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF
             )

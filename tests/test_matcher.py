@@ -366,3 +366,36 @@ def test_questions_do_not_normalise_the_variants_again(
 
     monkeypatch.setattr(bot.search_index, "normalise", refuse)
     assert matcher.match("ku ndodhet zyra").entry_id == "office-address"
+
+
+# Albanian variants full of "a", "me" and "i" (words English writes too), and "tel" for
+# the phone: an English question of such words must still read as English.
+ALBANIAN_HEAVY = knowledge(
+    entry(
+        "phone",
+        {
+            "sq": ["nr tel", "a keni tel", "me jepni numrin e tel", "a mund te me jepni tel"],
+            "en": ["phone number"],
+        },
+    ),
+    entry(
+        "grants",
+        {
+            "sq": ["a jepni grante", "a me jepni nje grant", "si te aplikoj per grant"],
+            "en": ["do you give grants"],
+        },
+    ),
+)
+
+
+def test_a_function_word_is_not_read_as_a_typo_of_a_subject_word() -> None:
+    # "tell" is one letter from "tel" (phone), but it is a function word, not a typo.
+    match = Matcher(ALBANIAN_HEAVY, SETTINGS).match("tell me a joke")
+    assert match.status == "fallback"
+    assert match.lang == "en"
+
+
+def test_words_of_both_languages_do_not_tell_the_language() -> None:
+    # "me" and "a" fill the Albanian variants, yet here only "give" tells the language.
+    assert Matcher(ALBANIAN_HEAVY, SETTINGS).match("give me a hand").lang == "en"
+    assert Matcher(ALBANIAN_HEAVY, SETTINGS).match("me jep nje dore").lang == "sq"
