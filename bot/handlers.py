@@ -25,6 +25,8 @@ from bot.dialog import Dialog, Reply
 from bot.flood import FloodGuard
 from bot.keyboards import inline_article, inline_keyboard, without_row_of
 from bot.knowledge_state import KnowledgeHolder
+from bot.reloader import KnowledgeReloader
+from bot.report import QuestionSource
 from bot.telegram_html import MESSAGE_LIMIT, html_to_plain, plain_length
 from bot.user_prefs import UserPrefs
 
@@ -65,10 +67,12 @@ class BotServices:
     """Everything the callbacks use, stored once in `application.bot_data`."""
 
     dialog: Dialog  # replaced once in post_init, when the bot's username is known
-    knowledge: KnowledgeHolder  # for the staff's /reload (to come)
+    knowledge: KnowledgeHolder
     prefs: UserPrefs
     flood: FloodGuard
     question_log: QuestionRecorder | None = None  # None: questions are not logged
+    question_source: QuestionSource | None = None  # the log read back, for /stats
+    reloader: KnowledgeReloader | None = None  # for /reload and the FAQ watcher
 
 
 def services_in(bot_data: MutableMapping[Any, Any]) -> BotServices:

@@ -39,7 +39,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import handlers
+from bot import admin_handlers, handlers
 from bot.assembly import build_dialog
 from bot.config import WEBHOOK_SECRET_ENV, Settings
 from bot.dialog import Dialog
@@ -47,6 +47,8 @@ from bot.flood import FloodGuard
 from bot.handlers import BotServices, QuestionRecorder, services_in
 from bot.knowledge_state import KnowledgeHolder
 from bot.question_log import QuestionLog, key_path_for, load_or_create_key
+from bot.reloader import KnowledgeReloader
+from bot.report import QuestionSource
 from bot.user_prefs import UserPrefs, user_prefs_path
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ EXIT_OK, EXIT_USAGE = 0, 2
 # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as a webhook's secret token.
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 REDACTED = "<token>"
+WATCH_FAQ_KEY, WATCHER_KEY = "watch_faq", "faq_watcher"
+WATCHER_STOP_SECONDS = 5
 
 
 # ----- which update goes where ------------------------------------------------------------
@@ -98,6 +102,20 @@ ADDRESSED = AddressedToBot(name="addressed_to_bot")
 NEW_MESSAGE = filters.UpdateType.MESSAGE
 
 
+def staff_handlers(application: TelegramApplication) -> list[CommandHandler[Any, None]]:
+    """The admins' commands, for their private chats only; before the catch-all for
+    unknown commands, which answers everyone else's /stats like any unknown command."""
+    admin_ids = services_in(application.bot_data).dialog.settings.telegram.admin_ids
+    if not admin_ids:
+        return []
+    staff_only = NEW_MESSAGE & filters.ChatType.PRIVATE & filters.User(user_id=admin_ids)
+    return [
+        CommandHandler("stats", admin_handlers.stats, filters=staff_only),
+        CommandHandler("unanswered", admin_handlers.unanswered, filters=staff_only),
+        CommandHandler("reload", admin_handlers.reload_faq, filters=staff_only),
+    ]
+
+
 def add_handlers(application: TelegramApplication) -> None:
     """The handler table."""
     # Group -1 runs before the others: a flooding user's update stops there. Inline queries
@@ -119,8 +137,7 @@ def add_handlers(application: TelegramApplication) -> None:
             CommandHandler("register", handlers.register, filters=NEW_MESSAGE),
             CommandHandler("language", handlers.language, filters=NEW_MESSAGE),
             CommandHandler("help", handlers.help_command, filters=NEW_MESSAGE),
-            # Staff commands (/stats, /unanswered, /reload) go here, limited to
-            # settings.telegram.admin_ids, before the catch-all for unknown commands below.
+            *staff_handlers(application),
             MessageHandler(
                 NEW_MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE, handlers.help_command
             ),
@@ -246,6 +263,26 @@ async def post_init(application: TelegramApplication) -> None:
     await application.bot.set_my_commands(bot_commands(svc.dialog, settings.default_language))
     for lang in settings.languages:
         await application.bot.set_my_commands(bot_commands(svc.dialog, lang), language_code=lang)
+    await admin_handlers.set_admin_commands(application.bot, svc)
+    if application.bot_data.get(WATCH_FAQ_KEY) and svc.reloader is not None:
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(svc.reloader.watch(stop), name="faq watcher")
+        application.bot_data[WATCHER_KEY] = (stop, watcher)
+
+
+async def post_stop(application: TelegramApplication) -> None:
+    """Stop watching faq/ (the watcher wakes within its polling step)."""
+    running = application.bot_data.pop(WATCHER_KEY, None)
+    if running is None:
+        return
+    stop, watcher = running
+    stop.set()
+    try:
+        await asyncio.wait_for(watcher, WATCHER_STOP_SECONDS)
+    except TimeoutError:
+        logger.warning("the FAQ watcher did not stop within %d s", WATCHER_STOP_SECONDS)
+    except Exception:
+        logger.exception("the FAQ watcher failed")
 
 
 def bot_commands(dialog: Dialog, lang: str) -> list[BotCommand]:
@@ -264,9 +301,13 @@ def build_application(
     request: BaseRequest | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
     concurrent_updates: int = CONCURRENT_UPDATES,
+    faq_dir: Path | None = None,
+    watch_faq: bool = False,
 ) -> TelegramApplication:
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
-    `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences."""
+    `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
+    /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
+    change while the bot runs."""
     keep_token_out_of_logs(token)
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
     # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
@@ -287,17 +328,29 @@ def build_application(
         .rate_limiter(rate_limiter or default_rate_limiter())
         .concurrent_updates(LoggedUpdateProcessor(concurrent_updates))
         .post_init(post_init)
+        .post_stop(post_stop)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application: TelegramApplication = builder.build()
-    application.bot_data[handlers.SERVICES_KEY] = BotServices(
+    svc = BotServices(
         dialog=dialog,
         knowledge=holder,
         prefs=prefs or UserPrefs(None, secrets.token_bytes(32)),
         flood=flood or FloodGuard(settings.telegram.flood_limit_per_minute),
         question_log=question_log,
+        question_source=question_log if isinstance(question_log, QuestionSource) else None,
     )
+    notifier = admin_handlers.StaffNotifier(application.bot, svc)
+    svc.reloader = KnowledgeReloader(
+        settings,
+        holder,
+        on_reloaded=notifier.on_reloaded,
+        on_rejected=notifier.on_rejected,
+        faq_dir=faq_dir,
+    )
+    application.bot_data[handlers.SERVICES_KEY] = svc
+    application.bot_data[WATCH_FAQ_KEY] = watch_faq
     add_handlers(application)
     return application
 
@@ -360,7 +413,14 @@ def run_telegram_bot(
     prefs = UserPrefs(user_prefs_path(settings.question_log_path), key)
     with QuestionLog.from_settings(settings, environ) as question_log:
         application = build_application(
-            settings, token, dialog, holder, prefs=prefs, question_log=question_log
+            settings,
+            token,
+            dialog,
+            holder,
+            prefs=prefs,
+            question_log=question_log,
+            faq_dir=faq_dir,
+            watch_faq=True,
         )
         if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)

@@ -38,6 +38,17 @@ CALLBACK_DATA_LIMIT = 64
 CALLBACK_ANSWER_LIMIT = 200
 BUTTON_URL = re.compile(r"^(https?|tg)://\S+$")
 BOT_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
+COMMAND_SCOPES = frozenset(
+    {
+        "default",
+        "all_private_chats",
+        "all_group_chats",
+        "all_chat_administrators",
+        "chat",
+        "chat_administrators",
+        "chat_member",
+    }
+)
 # Parameters that are not text: PTB sends them as JSON inside a form field (text parameters
 # go as they are, so "5" may be a text - these names tell which is which).
 JSON_PARAMS = {
@@ -116,6 +127,8 @@ class FakeBotApi:
         # that waiters clear would lose wake-ups between them.
         self._waiters: set[asyncio.Event] = set()
         self._closing = False
+        # Users who never started the bot: Telegram will not open a chat with them.
+        self.unreachable_chats: set[int] = set()
 
     # ----- what tests do -------------------------------------------------------------
 
@@ -299,10 +312,21 @@ class FakeBotApi:
         language = params.get("language_code")
         if language is not None and not re.fullmatch(r"[a-z]{2}", str(language)):
             raise TelegramRefusal(400, "Bad Request: invalid language code")
+        scope = params.get("scope")
+        if scope is not None:
+            if scope.get("type") not in COMMAND_SCOPES:
+                raise TelegramRefusal(400, "Bad Request: wrong bot command scope type specified")
+            if scope["type"] in ("chat", "chat_administrators", "chat_member"):
+                self._reachable(_chat_id(scope))
         return True
 
+    def _reachable(self, chat_id: int) -> int:
+        if chat_id in self.unreachable_chats:
+            raise TelegramRefusal(400, "Bad Request: chat not found")
+        return chat_id
+
     def _sendMessage(self, params: Json) -> Json:
-        chat_id = _chat_id(params)
+        chat_id = self._reachable(_chat_id(params))
         _check_text(params, "text")
         markup = _check_markup(params.get("reply_markup"))
         message = self._message(chat_id, text=params["text"])
