@@ -164,6 +164,56 @@ async def test_a_conversation_by_long_polling(
         assert len(api.calls_of("answerCallbackQuery")) == 2
 
 
+async def test_the_other_commands_and_a_suggestion_button_by_long_polling(
+    settings: Settings,
+    knowledge: tuple[Dialog, KnowledgeHolder],
+    server: FakeBotApiServer,
+    updates: UpdateFactory,
+) -> None:
+    api = server.api
+    async with running_bot(settings, knowledge, server):
+        api.add_update(updates.command("/help", sender=ENGLISH))
+        await api.wait_for("sendMessage", 1)
+        assert "/topics" in text_of(api)
+
+        api.add_update(updates.command("/register", sender=ENGLISH))
+        (_, register) = await api.wait_for("sendMessage", 2)
+        assert any(
+            "url" in button
+            for row in register.params["reply_markup"]["inline_keyboard"]
+            for button in row
+        )
+
+        api.add_update(updates.command("/faq", sender=ENGLISH))
+        await api.wait_for("sendMessage", 3)
+        assert "Choose a topic" in text_of(api)
+
+        api.add_update(updates.message("grant deadline", sender=ENGLISH))
+        offer = (await api.wait_for("sendMessage", 4))[-1]
+        choices = [
+            button["callback_data"]
+            for row in offer.params["reply_markup"]["inline_keyboard"]
+            for button in row
+            if button.get("callback_data", "").startswith("e:")
+        ]
+        assert "e:deadline-institutional" in choices
+        api.add_update(
+            updates.callback("e:deadline-institutional", on=offer.result, sender=ENGLISH)
+        )
+        await api.wait_for("sendMessage", 5)
+        assert "30 September" in text_of(api)
+
+        api.add_update(updates.command("/language", sender=ENGLISH))
+        menu = (await api.wait_for("sendMessage", 6))[-1]
+        api.add_update(updates.callback("l:sq", on=menu.result, sender=ENGLISH))
+        await api.wait_for("answerCallbackQuery", 2)
+        api.add_update(updates.command("/contact", sender=ENGLISH))
+        await api.wait_for("sendContact", 1)
+        # The choice of Albanian holds against Telegram's English.
+        assert "Tiranë" in html_to_plain(api.sent_texts()[-1])
+        assert [c for c in api.calls if not c.ok] == []
+
+
 async def test_in_a_group_only_mentions_are_answered_as_replies(
     settings: Settings,
     knowledge: tuple[Dialog, KnowledgeHolder],
