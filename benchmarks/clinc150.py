@@ -97,7 +97,7 @@ def load_data(path: Path) -> Data:
     if not path.is_file():
         sys.exit(
             f"CLINC150 data not found at {path}.\n"
-            "Give its path with --data (see /work/shared/data/clinc150/README.md)."
+            "Give its path with --data (see ../shared/data/clinc150/README.md)."
         )
     raw = json.loads(path.read_text(encoding="utf-8"))
     intents: dict[str, list[str]] = {}

@@ -182,6 +182,7 @@ def serve(base_url: str, workdir: Path, capped: bool) -> None:
             prefs=UserPrefs(workdir / "user_prefs.json", b"benchmark-key-0123456789"),
             question_log=log,
             rate_limiter=limiter,
+            watch_faq=True,
         )
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
     usage = resource.getrusage(resource.RUSAGE_SELF)

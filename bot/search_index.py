@@ -2,7 +2,7 @@
 
 An entry's text is all its question variants together (every language), and document
 frequencies are counted over entries, not variants: on CLINC150 scoring entries beat the
-best variant-level scorer by two points (see /work/shared/docs/matching-notes.md, which
+best variant-level scorer by two points (see ../shared/docs/matching-notes.md, which
 measured most choices below).
 
 Three channels score an entry:

@@ -18,7 +18,7 @@ ALBANIAN_LETTERS = frozenset("ëçËÇ")
 
 # Character n-grams are taken within words, padded with a space on each side so that a
 # word's start and end count as their own n-grams: " adr", "esa ". The notes measured
-# lengths 3-5 (/work/shared/docs/matching-notes.md); within this matcher 3-4 did as well
+# lengths 3-5 (../shared/docs/matching-notes.md); within this matcher 3-4 did as well
 # on CLINC150 validation (top-1 75.9% against 75.7%) for a fifth less work per question.
 NGRAM_SIZES = (3, 4)
 
