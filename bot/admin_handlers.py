@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -22,7 +22,13 @@ from bot.handlers import BotServices, note_outcome, services, user_language
 from bot.knowledge import Problem
 from bot.knowledge_state import LoadedKnowledge
 from bot.reloader import ReloadResult
-from bot.report import SUMMARY_PERIOD, build_report, stats_summary, unanswered_summary
+from bot.report import (
+    SUMMARY_PERIOD,
+    Report,
+    build_report,
+    stats_summary,
+    unanswered_summary,
+)
 from bot.staff_notices import reload_notice, staff_command_descriptions
 
 logger = logging.getLogger(__name__)
@@ -37,12 +43,24 @@ _requested_by: ContextVar[int | None] = ContextVar("reload_requested_by", defaul
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats: the questions of the last SUMMARY_PERIOD in a few lines."""
+    note_outcome("staff_stats")
+    await _reply_with_report(update, context, stats_summary)
+
+
+async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unanswered: the largest groups of questions the bot had no answer to."""
+    note_outcome("staff_unanswered")
+    await _reply_with_report(update, context, unanswered_summary)
+
+
+async def _reply_with_report(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, summarise: Callable[[Report, str], str]
+) -> None:
     svc = services(context)
     message = update.effective_message
     if message is None:
         return
     lang = user_language(update, svc)
-    note_outcome("staff_stats")
     if svc.question_source is None:
         await message.reply_text(svc.dialog.locales.text(lang, "staff_no_log"))
         return
@@ -50,24 +68,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     report = await asyncio.to_thread(
         build_report, svc.question_source, svc.knowledge.current, SUMMARY_PERIOD
     )
-    await message.reply_text(stats_summary(report, lang))
-
-
-async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/unanswered: the largest groups of questions the bot had no answer to."""
-    svc = services(context)
-    message = update.effective_message
-    if message is None:
-        return
-    lang = user_language(update, svc)
-    note_outcome("staff_unanswered")
-    if svc.question_source is None:
-        await message.reply_text(svc.dialog.locales.text(lang, "staff_no_log"))
-        return
-    report = await asyncio.to_thread(
-        build_report, svc.question_source, svc.knowledge.current, SUMMARY_PERIOD
-    )
-    await message.reply_text(unanswered_summary(report, lang))
+    await message.reply_text(summarise(report, lang))
 
 
 async def reload_faq(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
