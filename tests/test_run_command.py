@@ -1,0 +1,89 @@
+"""`python -m bot run` as an operator starts it: a real process with the token in the
+environment and `telegram.base_url` pointing at the fake Bot API server on 127.0.0.1.
+
+This covers the composition the other tests build by hand (question log, language
+preferences, FAQ watcher, logging) and a clean stop on SIGTERM, as systemd sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.fake_bot_api import TOKEN, FakeBotApiServer, UpdateFactory, user
+
+REPO = Path(__file__).resolve().parent.parent
+START_WITHIN = 60.0
+STOP_WITHIN = 30.0
+ENGLISH = user(3001, "en", name="Operator")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeBotApiServer]:
+    async with FakeBotApiServer() as running:
+        yield running
+
+
+def write_config(tmp_path: Path, base_url: str) -> Path:
+    """The project's config.yaml, with the data in `tmp_path` and the fake's address."""
+    config: dict[str, Any] = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    config["paths"]["faq"] = str(REPO / "faq")
+    config["paths"]["question_log"] = str(tmp_path / "data" / "questions.sqlite3")
+    config["telegram"]["base_url"] = base_url
+    config["telegram"]["mode"] = "polling"
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+async def test_the_bot_runs_answers_logs_the_question_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, server: FakeBotApiServer, updates: UpdateFactory
+) -> None:
+    config = write_config(tmp_path, server.base_url)
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"BOT_ADMIN_IDS", "QUESTION_LOG_KEY", "TELEGRAM_WEBHOOK_SECRET"}
+    }
+    environ["TELEGRAM_BOT_TOKEN"] = TOKEN
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(config),
+        "run",
+        cwd=REPO,
+        env=environ,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        api = server.api
+        await api.wait_for("setMyCommands", 3, within=START_WITHIN)
+        api.add_update(updates.message("what is your phone number", sender=ENGLISH))
+        (answer,) = await api.wait_for("sendMessage", 1, within=START_WITHIN)
+        assert "04 22 355 69" in answer.params["text"]  # from config.yaml, via a placeholder
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        stdout, stderr = await asyncio.wait_for(process.communicate(), STOP_WITHIN)
+    log = (stdout + stderr).decode()
+    assert process.returncode == 0, log
+    assert TOKEN not in log
+    assert TOKEN.split(":", 1)[1] not in log
+    assert re.search(r"update \d+: answer entry=phone score=[\d.]+ lang=en", log), log
+    database = tmp_path / "data" / "questions.sqlite3"
+    with sqlite3.connect(database) as connection:
+        (count,) = connection.execute("SELECT COUNT(*) FROM questions").fetchone()
+    assert count == 1
+    assert str(ENGLISH["id"]).encode() not in database.read_bytes()
