@@ -57,7 +57,7 @@ def log(tmp_path: Path) -> Iterator[QuestionLog]:
 
 
 def make_app(
-    settings: Settings, fake_api: FakeBotApi, log: QuestionLog, *, watch: bool = False
+    settings: Settings, fake_api: FakeBotApi, log: QuestionLog | None, *, watch: bool = False
 ) -> TelegramApplication:
     dialog, holder = build_dialog(settings)
     return build_application(
@@ -208,6 +208,23 @@ async def test_unanswered_shows_what_people_asked_that_the_bot_could_not_answer(
     (summary,) = texts_to(fake_api, ADMIN["id"])
     assert "bicycle" in summary
     assert "phone number" not in summary
+
+
+async def test_without_a_question_log_stats_says_there_is_nothing_to_report(
+    staff_settings: Settings, fake_api: FakeBotApi, updates: UpdateFactory
+) -> None:
+    application = make_app(staff_settings, fake_api, None)
+    async with application:
+        await post_init(application)
+        for command in ("/stats", "/unanswered"):
+            parsed = Update.de_json(
+                {"update_id": 1, **updates.command(command, sender=ADMIN)}, application.bot
+            )
+            await application.process_update(parsed)
+    assert (
+        texts_to(fake_api, ADMIN["id"])
+        == ["The question log is switched off, so there is nothing to report."] * 2
+    )
 
 
 # ----- /reload and the admins' notices ----------------------------------------------------
