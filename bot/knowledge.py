@@ -211,6 +211,8 @@ def _yaml_hint(text: str, line: int) -> str:
         content = lines[line - 1]
         if "\t" in content[: len(content) - len(content.lstrip())]:
             return "Indent with spaces, not tabs"
+        if _brackets_unbalanced(_outside_quotes(content)):
+            return "A '[' or '{' on this line is not closed by its matching ']' or '}'"
         if "[" in content and re.search(r"[?:]", content.split("[", 1)[1]):
             return (
                 "Inside [ ], a text with '?' or ':' must be put in quotes "
@@ -219,6 +221,21 @@ def _yaml_hint(text: str, line: int) -> str:
         if re.search(r":\s*[^\"'\s][^\"']*: ", content):
             return "A text containing ': ' must be put in quotes"
     return "Check the indentation and quotes on this line and the one above"
+
+
+def _outside_quotes(line: str) -> str:
+    return re.sub(r"\"[^\"]*\"|'[^']*'", "", line)
+
+
+def _brackets_unbalanced(line: str) -> bool:
+    closing = {"]": "[", "}": "{"}
+    opened: list[str] = []
+    for char in line:
+        if char in "[{":
+            opened.append(char)
+        elif char in closing and (not opened or opened.pop() != closing[char]):
+            return True
+    return bool(opened)
 
 
 def _duplicate_keys(node: yaml.Node | None, name: str) -> list[Problem]:

@@ -74,6 +74,17 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     assert "YAML syntax error" in problem.message
 
 
+def test_a_bracket_closed_by_the_wrong_one_is_pointed_out(tmp_path: Path) -> None:
+    broken = VALID_ENTRY.replace(
+        "    questions:\n      en:\n        - office address\n      sq:\n        - adresa e zyres",
+        "    questions: {en: [office address}, sq: [adresa e zyres]}",
+    )
+    problem = only_problem(tmp_path, broken)
+    assert problem.line == 4  # the schema line comes first
+    assert "'[' or '{' on this line is not closed" in problem.message
+    assert "quotes" not in problem.message
+
+
 def test_question_mark_in_a_bracket_list_gets_a_quoting_hint(tmp_path: Path) -> None:
     broken = VALID_ENTRY.replace("        - office address", "        [Where is it?, office]")
     broken = broken.replace("      en:\n        [Where", "      en: [Where")
