@@ -574,6 +574,25 @@ class FakeBotApiRequest(BaseRequest):
 # ----- updates as Telegram sends them ------------------------------------------------------
 
 
+def keyboard(call_params: Json) -> list[list[Json]]:
+    """The inline keyboard a recorded call sent, as rows of buttons (none: [])."""
+    markup = call_params.get("reply_markup") or {"inline_keyboard": []}
+    rows: list[list[Json]] = markup["inline_keyboard"]
+    return rows
+
+
+def actions(call_params: Json) -> list[str]:
+    """The callback data of a recorded call's buttons."""
+    return [
+        b["callback_data"] for row in keyboard(call_params) for b in row if "callback_data" in b
+    ]
+
+
+def urls(call_params: Json) -> list[str]:
+    """The addresses of a recorded call's URL buttons."""
+    return [b["url"] for row in keyboard(call_params) for b in row if "url" in b]
+
+
 def user(user_id: int = 1001, language_code: str | None = "en", name: str = "Arben") -> Json:
     found: Json = {"id": user_id, "is_bot": False, "first_name": name}
     if language_code:

@@ -39,6 +39,8 @@ from tests.fake_bot_api import (
     FakeBotApi,
     FakeBotApiServer,
     UpdateFactory,
+    actions,
+    urls,
     user,
 )
 
@@ -178,11 +180,7 @@ async def test_the_other_commands_and_a_suggestion_button_by_long_polling(
 
         api.add_update(updates.command("/register", sender=ENGLISH))
         (_, register) = await api.wait_for("sendMessage", 2)
-        assert any(
-            "url" in button
-            for row in register.params["reply_markup"]["inline_keyboard"]
-            for button in row
-        )
+        assert urls(register.params)
 
         api.add_update(updates.command("/faq", sender=ENGLISH))
         await api.wait_for("sendMessage", 3)
@@ -190,13 +188,7 @@ async def test_the_other_commands_and_a_suggestion_button_by_long_polling(
 
         api.add_update(updates.message("grant deadline", sender=ENGLISH))
         offer = (await api.wait_for("sendMessage", 4))[-1]
-        choices = [
-            button["callback_data"]
-            for row in offer.params["reply_markup"]["inline_keyboard"]
-            for button in row
-            if button.get("callback_data", "").startswith("e:")
-        ]
-        assert "e:deadline-institutional" in choices
+        assert "e:deadline-institutional" in actions(offer.params)
         api.add_update(
             updates.callback("e:deadline-institutional", on=offer.result, sender=ENGLISH)
         )

@@ -16,26 +16,18 @@ from bot.telegram_app import TelegramApplication
 from bot.telegram_html import html_to_plain
 from bot.user_prefs import UserPrefs
 from tests.conftest import FakeClock, Handle, RecordingQuestionLog
-from tests.fake_bot_api import BOT_USERNAME, GROUP, FakeBotApi, UpdateFactory, user
+from tests.fake_bot_api import (
+    BOT_USERNAME,
+    GROUP,
+    FakeBotApi,
+    UpdateFactory,
+    actions,
+    urls,
+    user,
+)
 
 ENGLISH = user(1001, "en")
 ALBANIAN = user(1002, "sq", name="Elira")
-
-
-def keyboard(call_params: dict[str, Any]) -> list[list[dict[str, Any]]]:
-    markup = call_params.get("reply_markup") or {"inline_keyboard": []}
-    rows: list[list[dict[str, Any]]] = markup["inline_keyboard"]
-    return rows
-
-
-def actions(call_params: dict[str, Any]) -> list[str]:
-    return [
-        b["callback_data"] for row in keyboard(call_params) for b in row if "callback_data" in b
-    ]
-
-
-def urls(call_params: dict[str, Any]) -> list[str]:
-    return [b["url"] for row in keyboard(call_params) for b in row if "url" in b]
 
 
 def last_message(fake_api: FakeBotApi) -> dict[str, Any]:
