@@ -51,10 +51,10 @@ if str(REPO) not in sys.path:  # run as a script: make the bot package importabl
 from rapidfuzz import fuzz, process, utils  # noqa: E402
 
 from bot.config import MatchingSettings, load_settings  # noqa: E402
-from bot.knowledge import Entry, KnowledgeBase  # noqa: E402
-from bot.language import stem_albanian, stem_english  # noqa: E402
-from bot.matcher import Matcher  # noqa: E402
-from bot.text import char_ngrams, tokens  # noqa: E402
+from bot.core.knowledge import Entry, KnowledgeBase  # noqa: E402
+from bot.core.language import stem_albanian, stem_english  # noqa: E402
+from bot.core.matcher import Matcher  # noqa: E402
+from bot.core.text import char_ngrams, tokens  # noqa: E402
 
 
 def char_3_to_5_grams(word: str) -> list[str]:
@@ -243,7 +243,7 @@ def matcher_accuracy(matcher: Matcher, settings: MatchingSettings, data: Data) -
     not_answered = sum(matcher.match(q).entry_id is None for q in data.out_of_scope)
     count = len(data.in_scope)
     return Accuracy(
-        name="matcher (bot.matcher)",
+        name="matcher (bot.core.matcher)",
         top1=top1 / count,
         answered_correctly=correct / count,
         answered_wrongly=wrong / count,

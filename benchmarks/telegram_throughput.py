@@ -146,16 +146,16 @@ def serve(base_url: str, workdir: Path, capped: bool) -> None:
     """The bot process: composed as `python -m bot run` does, pointed at `base_url`."""
     import logging
 
-    from bot.assembly import build_dialog
     from bot.config import load_settings
-    from bot.question_log import QuestionLog
-    from bot.telegram_app import (
+    from bot.core.assembly import build_dialog
+    from bot.storage.question_log import QuestionLog
+    from bot.storage.user_prefs import UserPrefs
+    from bot.telegram_bot.app import (
         ALLOWED_UPDATES,
         RATE_LIMIT_RETRIES,
         DeliveryRateLimiter,
         build_application,
     )
-    from bot.user_prefs import UserPrefs
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.assembly import build_dialog
 from bot.config import ConfigError, Settings, bot_token, load_settings
-from bot.dialog import Dialog, Reply
-from bot.knowledge import KnowledgeBaseError
-from bot.locales import LocaleError
+from bot.core.assembly import build_dialog
+from bot.core.dialog import Dialog, Reply
+from bot.core.knowledge import KnowledgeBaseError
+from bot.core.locales import LocaleError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -136,7 +136,7 @@ def _run(
         from bot.terminal import run_chat
 
         return run_chat(_dialog(args, settings), stdin=stdin, stdout=stdout)
-    from bot.telegram_app import run_telegram_bot
+    from bot.telegram_bot.app import run_telegram_bot
 
     return run_telegram_bot(settings, token, faq_dir=args.faq)
 
@@ -208,8 +208,8 @@ def _ask(
 def _lint(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
-    from bot.knowledge_state import build_knowledge
-    from bot.lint import lint_warnings
+    from bot.core.knowledge_state import build_knowledge
+    from bot.staff.lint import lint_warnings
 
     faq_dir = args.faq or settings.faq_dir
     loaded = build_knowledge(settings, faq_dir)
@@ -230,7 +230,7 @@ def _lint(
 def _eval(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
-    from bot.evaluation import CaseFileError, evaluate, format_report, load_cases
+    from bot.staff.evaluation import CaseFileError, evaluate, format_report, load_cases
 
     try:
         cases = load_cases(args.cases)
@@ -258,9 +258,9 @@ def _links(
 def _report(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
-    from bot.knowledge_state import build_knowledge
-    from bot.question_log import QuestionLog
-    from bot.report import build_report, parse_since, render_report
+    from bot.core.knowledge_state import build_knowledge
+    from bot.staff.report import build_report, parse_since, render_report
+    from bot.storage.question_log import QuestionLog
 
     try:
         since = parse_since(args.since)

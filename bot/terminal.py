@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from bot.dialog import Button, Dialog, Reply
-from bot.telegram_html import html_to_plain
+from bot.core.dialog import Button, Dialog, Reply
+from bot.core.telegram_html import html_to_plain
 
 
 def reply_as_plain_text(reply: Reply) -> str:

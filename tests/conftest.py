@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.assembly import build_dialog
 from bot.config import Settings, settings_from_mapping
-from bot.dialog import Dialog
-from bot.flood import FloodGuard
-from bot.knowledge_state import KnowledgeHolder
-from bot.telegram_app import TelegramApplication, build_application, post_init
-from bot.user_prefs import UserPrefs
+from bot.core.assembly import build_dialog
+from bot.core.dialog import Dialog
+from bot.core.knowledge_state import KnowledgeHolder
+from bot.storage.user_prefs import UserPrefs
+from bot.telegram_bot.app import TelegramApplication, build_application, post_init
+from bot.telegram_bot.flood import FloodGuard
 from tests.factories import CONTACT_FAQ, GRANTS_FAQ, settings_mapping, write_faq
 from tests.fake_bot_api import TOKEN, FakeBotApi, FakeBotApiRequest, UpdateFactory
 
@@ -109,7 +109,7 @@ def updates() -> UpdateFactory:
 
 
 class RecordingQuestionLog:
-    """Stands in for bot.question_log.QuestionLog: keeps what it is told, in memory."""
+    """Stands in for bot.storage.question_log.QuestionLog: keeps what it is told, in memory."""
 
     def __init__(self) -> None:
         self.questions: list[dict[str, Any]] = []

@@ -6,12 +6,12 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from bot.assembly import build_dialog
 from bot.config import Settings, settings_from_mapping
-from bot.dialog import Dialog
-from bot.knowledge_state import KnowledgeHolder
+from bot.core.assembly import build_dialog
+from bot.core.dialog import Dialog
+from bot.core.knowledge_state import KnowledgeHolder
 
-SCHEMA_LINE = "# yaml-language-server: $schema=../bot/schema/faq.schema.json\n"
+SCHEMA_LINE = "# yaml-language-server: $schema=../bot/core/schema/faq.schema.json\n"
 
 CONTACT_FAQ = """\
 category:

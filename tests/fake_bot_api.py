@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 from telegram.request import BaseRequest, RequestData
 
-from bot.telegram_html import MESSAGE_LIMIT, html_problems, plain_length
+from bot.core.telegram_html import MESSAGE_LIMIT, html_problems, plain_length
 
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijkl"
 BOT_ID = 123456789

@@ -225,7 +225,7 @@ def test_every_command_is_documented_in_the_readme() -> None:
 
 def test_report_shows_unanswered_questions_from_the_log(config: Path, tmp_path: Path) -> None:
     from bot.config import load_settings
-    from bot.question_log import QuestionLog
+    from bot.storage.question_log import QuestionLog
 
     settings = load_settings(config, environ={})
     with QuestionLog.from_settings(settings, environ={}) as log:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.assembly import build_dialog
 from bot.config import load_settings
-from bot.dialog import Dialog
-from bot.evaluation import evaluate, format_report, load_cases
-from bot.knowledge_state import LoadedKnowledge, build_knowledge
-from bot.lint import lint_warnings
+from bot.core.assembly import build_dialog
+from bot.core.dialog import Dialog
+from bot.core.knowledge_state import LoadedKnowledge, build_knowledge
+from bot.staff.evaluation import evaluate, format_report, load_cases
+from bot.staff.lint import lint_warnings
 
 REPO = Path(__file__).resolve().parent.parent
 FAQ_DIR = REPO / "faq"
@@ -67,7 +67,7 @@ def test_the_projects_own_evaluation_meets_the_quality_bars(dialog: Dialog) -> N
 def test_own_evaluation_questions_are_not_copies_of_faq_variants(
     loaded: LoadedKnowledge,
 ) -> None:
-    from bot.text import normalise
+    from bot.core.text import normalise
 
     variants = {normalise(v) for e in loaded.knowledge for vs in e.questions.values() for v in vs}
     copies = [

@@ -1,0 +1,558 @@
+"""The knowledge base: faq/*.yaml loaded, validated and turned into immutable entries.
+
+Loading reports every problem at once, each with its file, line and entry id, so a staff
+member can fix a broken edit in one go. The same JSON Schema that editors use to validate
+while typing (bot/core/schema/faq.schema.json) checks the structure here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from bot.core.telegram_html import escape, html_problems
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "faq.schema.json"
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong (or worth a warning) in a knowledge-base file."""
+
+    file: str
+    line: int
+    message: str
+    entry_id: str | None = None
+    severity: str = "error"  # "error" stops the knowledge base from loading; "warning" does not
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        entry = f" [{self.entry_id}]" if self.entry_id else ""
+        return f"{where}:{entry} {self.severity}: {self.message}"
+
+
+class KnowledgeBaseError(Exception):
+    """The knowledge base cannot be loaded; `problems` lists every error found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        summary = "\n".join(str(p) for p in errors)
+        super().__init__(f"{len(errors)} error(s) in the knowledge base:\n{summary}")
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    questions: Mapping[str, tuple[str, ...]]  # language -> question variants
+    answers: Mapping[str, str]  # language -> Telegram HTML, placeholders filled in
+    category: str  # the key of the category (the file's name without .yaml)
+    links: tuple[str, ...] = ()  # link names from config.yaml, shown as buttons
+    related: tuple[str, ...] = ()  # ids of entries offered as "see also"
+    file: str = ""
+    line: int = 0
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.answers)
+
+    def answer(self, lang: str) -> tuple[str, str]:
+        """The answer in `lang`, or in the entry's first language: (text, its language)."""
+        if lang in self.answers:
+            return self.answers[lang], lang
+        first = next(iter(self.answers))
+        return self.answers[first], first
+
+    def title(self, lang: str) -> str:
+        """A short label for buttons: the entry's first question in that language."""
+        variants = self.questions.get(lang) or next(iter(self.questions.values()))
+        return variants[0]
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    titles: Mapping[str, str]
+    entry_ids: tuple[str, ...]
+
+    def title(self, lang: str) -> str:
+        return self.titles.get(lang) or next(iter(self.titles.values()), self.key)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    entries: tuple[Entry, ...]
+    categories: tuple[Category, ...]
+    languages: tuple[str, ...]
+    warnings: tuple[Problem, ...] = ()
+    source: str = ""
+    _by_id: Mapping[str, Entry] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {entry.id: entry for entry in self.entries})
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return self._by_id.get(entry_id)
+
+    def category(self, key: str) -> Category | None:
+        return next((c for c in self.categories if c.key == key), None)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries)
+
+
+@cache
+def faq_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+PlaceholderValues = Mapping[str, Mapping[str, str]]  # language -> name -> value
+
+
+def load_knowledge_base(
+    directory: Path | str,
+    *,
+    placeholders: PlaceholderValues | None = None,
+    link_names: frozenset[str] | None = None,
+) -> KnowledgeBase:
+    """Load every faq/*.yaml file in `directory`.
+
+    `placeholders` gives, per language, the values answers may name as {name}; `link_names`
+    the links in config.yaml. Raises KnowledgeBaseError listing every error found.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise KnowledgeBaseError([Problem(str(folder), 0, "no such folder of FAQ files")])
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise KnowledgeBaseError([Problem(str(folder), 0, "the folder has no .yaml files")])
+    parsed = [_parse_file(path, display_name(path, folder)) for path in files]
+    return _assemble(parsed, str(folder), placeholders or {}, link_names)
+
+
+def display_name(path: Path, folder: Path) -> str:
+    """How a file is named in messages: relative to the folder's parent (faq/contact.yaml)."""
+    try:
+        return str(path.relative_to(folder.parent))
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class _ParsedFile:
+    name: str
+    key: str
+    data: Any
+    root: yaml.Node | None
+    problems: list[Problem]
+
+
+def _parse_file(path: Path, name: str) -> _ParsedFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        return _ParsedFile(
+            name,
+            path.stem,
+            None,
+            None,
+            [
+                Problem(
+                    name, 0, f"the file is not UTF-8 text (byte {error.start}); save it as UTF-8"
+                )
+            ],
+        )
+    except OSError as error:
+        return _ParsedFile(
+            name,
+            path.stem,
+            None,
+            None,
+            [Problem(name, 0, f"cannot read the file: {error.strerror}")],
+        )
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        problem = getattr(error, "problem", None) or str(error)
+        context = getattr(error, "context", None)
+        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+        hint = _yaml_hint(text, line)
+        return _ParsedFile(
+            name,
+            path.stem,
+            None,
+            None,
+            [Problem(name, line, message + (f". {hint}" if hint else ""))],
+        )
+    problems = _duplicate_keys(root, name)
+    return _ParsedFile(name, path.stem, data, root, problems)
+
+
+def _yaml_hint(text: str, line: int) -> str:
+    lines = text.splitlines()
+    if 0 < line <= len(lines):
+        content = lines[line - 1]
+        if "\t" in content[: len(content) - len(content.lstrip())]:
+            return "Indent with spaces, not tabs"
+        if _brackets_unbalanced(_outside_quotes(content)):
+            return "A '[' or '{' on this line is not closed by its matching ']' or '}'"
+        if "[" in content and re.search(r"[?:]", content.split("[", 1)[1]):
+            return (
+                "Inside [ ], a text with '?' or ':' must be put in quotes "
+                "(\"Where is the office?\"), or write one '- question' per line"
+            )
+        if re.search(r":\s*[^\"'\s][^\"']*: ", content):
+            return "A text containing ': ' must be put in quotes"
+    return "Check the indentation and quotes on this line and the one above"
+
+
+def _outside_quotes(line: str) -> str:
+    return re.sub(r"\"[^\"]*\"|'[^']*'", "", line)
+
+
+def _brackets_unbalanced(line: str) -> bool:
+    closing = {"]": "[", "}": "{"}
+    opened: list[str] = []
+    for char in line:
+        if char in "[{":
+            opened.append(char)
+        elif char in closing and (not opened or opened.pop() != closing[char]):
+            return True
+    return bool(opened)
+
+
+def _duplicate_keys(node: yaml.Node | None, name: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = getattr(key_node, "value", None)
+            if isinstance(key, str):
+                if key in seen:
+                    problems.append(
+                        Problem(
+                            name,
+                            key_node.start_mark.line + 1,
+                            f"the key {key!r} appears twice (first on line {seen[key]}); "
+                            "only one is kept",
+                        )
+                    )
+                seen.setdefault(key, key_node.start_mark.line + 1)
+            problems.extend(_duplicate_keys(value_node, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            problems.extend(_duplicate_keys(item, name))
+    return problems
+
+
+def _node_at(root: yaml.Node | None, path: Sequence[Any], *, key: bool = False) -> yaml.Node | None:
+    """The YAML node at a JSON path (keys and indexes); with key=True, the last key's node."""
+    node = root
+    for position, step in enumerate(path):
+        last = position == len(path) - 1
+        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+            for key_node, value_node in node.value:
+                if getattr(key_node, "value", None) == step:
+                    node = key_node if (key and last) else value_node
+                    break
+            else:
+                return node
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+            if step >= len(node.value):
+                return node
+            node = node.value[step]
+        else:
+            return node
+    return node
+
+
+def _line_of(root: yaml.Node | None, path: Sequence[Any], *, key: bool = False) -> int:
+    node = _node_at(root, path, key=key)
+    return node.start_mark.line + 1 if node is not None else 1
+
+
+def _entry_id_at(data: Any, path: Sequence[Any]) -> str | None:
+    if len(path) >= 2 and path[0] == "entries" and isinstance(path[1], int):
+        entries = data.get("entries") if isinstance(data, dict) else None
+        if isinstance(entries, list) and path[1] < len(entries):
+            entry = entries[path[1]]
+            entry_id = entry.get("id") if isinstance(entry, dict) else None
+            if isinstance(entry_id, str):
+                return entry_id
+    return None
+
+
+def _describe_path(path: Sequence[Any]) -> str:
+    parts: list[str] = []
+    for step in path:
+        if isinstance(step, int):
+            parts.append(f"[{step + 1}]" if parts else f"item {step + 1}")
+        else:
+            parts.append(f".{step}" if parts else str(step))
+    return "".join(parts)
+
+
+_TYPE_NAMES = {
+    "object": "a mapping (key: value lines)",
+    "array": "a list",
+    "string": "a text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "yes/no",
+    "null": "nothing",
+}
+
+
+def _value_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes/no (write it in quotes to make it a text)"
+    if isinstance(value, int | float):
+        return "a number (write it in quotes to make it a text)"
+    if value is None:
+        return "nothing (the value is empty)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "a text"
+
+
+def _schema_problems(parsed: _ParsedFile) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(faq_schema())
+    problems = []
+    for error in validator.iter_errors(parsed.data):
+        path = list(error.absolute_path)
+        where = _describe_path(path)
+        prefix = f"{where}: " if where else ""
+        kind = error.validator
+        key_line = False
+        if kind == "required":
+            missing = re.findall(r"'([^']+)' is a required property", error.message)
+            message = f"{prefix}missing key '{missing[0] if missing else error.message}'"
+        elif kind == "additionalProperties":
+            extra = re.findall(r"'([^']+)'", error.message)
+            allowed = sorted(error.schema.get("properties", {}))
+            unknown = extra[0] if extra else "?"
+            guess = difflib.get_close_matches(unknown, allowed, n=1)
+            hint = f"did you mean '{guess[0]}'? " if guess else ""
+            message = (
+                f"{prefix}unknown key '{unknown}' ({hint}expected one of: {', '.join(allowed)})"
+            )
+            path = [*path, unknown]
+            key_line = True
+        elif kind == "type":
+            expected = error.validator_value
+            expected_name = (
+                _TYPE_NAMES.get(expected, str(expected))
+                if isinstance(expected, str)
+                else " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+            )
+            message = f"{prefix}expected {expected_name}, found {_value_kind(error.instance)}"
+        elif kind == "minItems":
+            message = f"{prefix}the list is empty; give at least one item"
+        elif kind == "minProperties":
+            message = f"{prefix}is empty; give at least one language (for example sq: or en:)"
+        elif kind == "minLength":
+            message = f"{prefix}is empty text"
+        elif kind == "pattern" and path and path[-1] == "id":
+            message = (
+                f"{prefix}{error.instance!r} is not a valid id: use a-z, 0-9 and '-', "
+                "at most 32 characters"
+            )
+        elif kind == "pattern" and len(path) >= 2 and path[-2] == "related":
+            message = f"{prefix}{error.instance!r} is not a valid entry id"
+        elif kind == "propertyNames" or (kind == "pattern" and not path):
+            message = f"{prefix}{error.message}: language keys are two-letter codes such as sq, en"
+        elif kind == "uniqueItems":
+            message = f"{prefix}lists the same item twice"
+        else:
+            message = f"{prefix}{error.message}"
+        problems.append(
+            Problem(
+                parsed.name,
+                _line_of(parsed.root, path, key=key_line),
+                message,
+                _entry_id_at(parsed.data, list(error.absolute_path)),
+            )
+        )
+    return problems
+
+
+def _fill_placeholders(text: str, values: Mapping[str, str], on_unknown: list[str]) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            on_unknown.append(name)
+            return match.group(0)
+        return escape(values[name])
+
+    return PLACEHOLDER.sub(substitute, text)
+
+
+def _assemble(
+    parsed_files: list[_ParsedFile],
+    source: str,
+    placeholders: PlaceholderValues,
+    link_names: frozenset[str] | None,
+) -> KnowledgeBase:
+    problems: list[Problem] = []
+    for parsed in parsed_files:
+        problems.extend(parsed.problems)
+        if parsed.problems:
+            continue
+        if parsed.data is None:
+            problems.append(Problem(parsed.name, 1, "the file is empty; it needs 'entries:'"))
+        else:
+            problems.extend(_schema_problems(parsed))
+    if any(p.severity == "error" for p in problems):
+        raise KnowledgeBaseError(sorted(problems))
+
+    entries: list[Entry] = []
+    categories: list[Category] = []
+    first_seen: dict[str, tuple[str, int]] = {}
+    all_languages: list[str] = []
+    known_names = {name for values in placeholders.values() for name in values}
+    for parsed in parsed_files:
+        file_entries = parsed.data["entries"]
+        category_titles = parsed.data.get("category") or {"en": parsed.key.replace("-", " ")}
+        ids = []
+        for index, raw in enumerate(file_entries):
+            line = _line_of(parsed.root, ["entries", index])
+            entry_id = raw["id"]
+            if entry_id in first_seen:
+                other_file, other_line = first_seen[entry_id]
+                problems.append(
+                    Problem(
+                        parsed.name,
+                        line,
+                        f"the id {entry_id!r} is already used at "
+                        f"{other_file}:{other_line}; ids must be unique",
+                        entry_id,
+                    )
+                )
+                continue
+            first_seen[entry_id] = (parsed.name, line)
+            for lang in [*raw["questions"], *raw["answer"]]:
+                if lang not in all_languages:
+                    all_languages.append(lang)
+            answers = {}
+            for lang, text in raw["answer"].items():
+                answer_line = _line_of(parsed.root, ["entries", index, "answer", lang])
+                unknown: list[str] = []
+                values = placeholders.get(lang) or next(iter(placeholders.values()), {})
+                filled = _fill_placeholders(text.strip(), values, unknown)
+                for name in dict.fromkeys(unknown):
+                    known = ", ".join("{" + n + "}" for n in sorted(known_names)) or "none"
+                    problems.append(
+                        Problem(
+                            parsed.name,
+                            answer_line,
+                            f"answer.{lang}: unknown placeholder {{{name}}} (known: {known})",
+                            entry_id,
+                        )
+                    )
+                for html_problem in html_problems(filled):
+                    problems.append(
+                        Problem(
+                            parsed.name,
+                            answer_line,
+                            f"answer.{lang}: Telegram would reject this answer: {html_problem}",
+                            entry_id,
+                        )
+                    )
+                answers[lang] = filled
+            for link in raw.get("links", []):
+                if link_names is not None and link not in link_names:
+                    known = ", ".join(sorted(link_names)) or "none"
+                    problems.append(
+                        Problem(
+                            parsed.name,
+                            _line_of(parsed.root, ["entries", index, "links"]),
+                            f"links: unknown link {link!r} (config.yaml has: {known})",
+                            entry_id,
+                        )
+                    )
+            entries.append(
+                Entry(
+                    id=entry_id,
+                    questions={
+                        lang: tuple(q.strip() for q in qs) for lang, qs in raw["questions"].items()
+                    },
+                    answers=answers,
+                    category=parsed.key,
+                    links=tuple(raw.get("links", [])),
+                    related=tuple(raw.get("related", [])),
+                    file=parsed.name,
+                    line=line,
+                )
+            )
+            ids.append(entry_id)
+        categories.append(Category(parsed.key, dict(category_titles), tuple(ids)))
+
+    for entry in entries:
+        for related in entry.related:
+            if related not in first_seen:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"related: no entry has the id {related!r}",
+                        entry.id,
+                    )
+                )
+            elif related == entry.id:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        "related: an entry cannot be related to itself",
+                        entry.id,
+                    )
+                )
+        for lang in all_languages:
+            if lang not in entry.questions:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"no questions in '{lang}' (other entries have them)",
+                        entry.id,
+                        "warning",
+                    )
+                )
+            if lang not in entry.answers:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"no answer in '{lang}' (other entries have one)",
+                        entry.id,
+                        "warning",
+                    )
+                )
+    if any(p.severity == "error" for p in problems):
+        raise KnowledgeBaseError(sorted(problems))
+    return KnowledgeBase(
+        entries=tuple(entries),
+        categories=tuple(c for c in categories if c.entry_ids),
+        languages=tuple(all_languages),
+        warnings=tuple(sorted(problems)),
+        source=source,
+    )

@@ -1,0 +1,51 @@
+"""The knowledge base currently served, swapped atomically on reload.
+
+A question is answered from one `LoadedKnowledge` snapshot taken at its start, so it sees
+the old knowledge base or the new one, never a half-loaded one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import Settings
+from bot.core.knowledge import KnowledgeBase, load_knowledge_base
+from bot.core.matcher import Matcher
+
+
+@dataclass(frozen=True)
+class LoadedKnowledge:
+    knowledge: KnowledgeBase
+    matcher: Matcher
+    loaded_at: float = field(default_factory=time.time)
+
+
+def build_knowledge(settings: Settings, faq_dir: Path | None = None) -> LoadedKnowledge:
+    """Load and validate the FAQ folder and index it. Raises KnowledgeBaseError."""
+    knowledge = load_knowledge_base(
+        faq_dir or settings.faq_dir,
+        placeholders={lang: settings.placeholders(lang) for lang in settings.languages},
+        link_names=frozenset(settings.links),
+    )
+    return LoadedKnowledge(knowledge, Matcher(knowledge, settings.matching))
+
+
+class KnowledgeHolder:
+    """Owns the served snapshot; readers take `current`, a reload calls `swap`."""
+
+    def __init__(self, initial: LoadedKnowledge) -> None:
+        self._current = initial
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> LoadedKnowledge:
+        return self._current  # a single attribute read: atomic
+
+    def swap(self, new: LoadedKnowledge) -> LoadedKnowledge:
+        """Serve `new` from now on; returns the snapshot it replaced."""
+        with self._lock:
+            old, self._current = self._current, new
+        return old

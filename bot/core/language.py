@@ -1,0 +1,143 @@
+"""What the matcher knows about each language: function words, stemmers, language clues.
+
+Everything here works on folded words (see bot.core.text): "është" is "eshte", "çfarë" "cfare".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
+
+import snowballstemmer
+
+from bot.core.text import ALBANIAN_LETTERS
+
+
+def _split(text: str) -> list[str]:
+    """Words of a whitespace-separated list (easier to read and edit than quoted items)."""
+    return text.split()
+
+
+# Short, frequent words that tell a question's language but not its subject. They are
+# not deleted before matching (in short questions they carry intent, and inverse
+# document frequency already keeps them from driving a match); they are used to guess
+# the language and to notice a question made of nothing else ("what is the").
+FUNCTION_WORDS: Mapping[str, frozenset[str]] = {
+    "en": frozenset(
+        _split("""a about after all also am an and any are as at be been before but by can could
+        did do does for from get give got had has have he her here his how i if in into is
+        it its just know let like many may me might more most much must my need no not now
+        of on or our out please she should so some tell than that the their them then there
+        these they this those to too up us very want was we were what when where which who
+        whom whose why will with would yes you your yours u ur r pls plz im""")
+    ),
+    "sq": frozenset(
+        _split("""a ai ajo apo ashtu ata ato atje atyre bej bejme deri desha dhe do dua duam duhet
+        e edhe eshte i jam jane je jemi jeni jo ju juaj juve ka kam kane ke kemi keni kete
+        ketu keto kjo ku kur kush ky me mbi me mua mund mundem mundet mundemi ndonje ne
+        nese neve nga nje nuk ose pa pak per po pse qe sa saj se si shume ta te tek tij tuaj
+        une vetem cfare cila cilat cili cilet im nqs""")
+    ),
+}
+
+# Albanian has no Snowball stemmer. This light one strips the commonest noun and verb
+# endings so that inflected forms meet: regjistrim/regjistrimi/regjistrohem/regjistruar ->
+# "regjistr", telefoni/telefonit -> "telefon", zyra/zyres/zyren -> "zyr". Longest ending
+# first; the stem keeps at least three letters. The imperative "-oni" (kontaktoni) is left
+# out: it would cut the many nouns in "-on" (telefoni, misioni, informacioni) short. What
+# the stemmer misses, character n-grams and the typo mapping still catch.
+_ALBANIAN_ENDINGS = tuple(
+    sorted(
+        _split("""imeve imet imit imin imi ime im uara uari uar ohesh ohemi oheni ohem ohet ohen
+        ojme ojne oj jeve jes jen jet je ja ise ine ia ave eve ve it in ut un es en et at
+        i a e u o"""),
+        key=len,
+        reverse=True,
+    )
+)
+_MIN_STEM = 3
+
+
+@lru_cache(maxsize=65536)
+def stem_albanian(word: str) -> str:
+    for ending in _ALBANIAN_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
+            return word[: -len(ending)]
+    return word
+
+
+_english = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem_english(word: str) -> str:
+    stem: str = _english.stemWord(word)
+    return stem
+
+
+def _no_stemming(word: str) -> str:
+    return word
+
+
+_STEMMERS: Mapping[str, Callable[[str], str]] = {"en": stem_english, "sq": stem_albanian}
+
+
+def stemmer_for(lang: str) -> Callable[[str], str]:
+    """The stemmer of a language; languages without one compare whole words."""
+    return _STEMMERS.get(lang, _no_stemming)
+
+
+_ALL_FUNCTION_WORDS = frozenset().union(*FUNCTION_WORDS.values())
+# The one language a function word belongs to; words of several ("a", "me", "do") are left
+# out, since they tell nothing.
+_FUNCTION_WORD_OWNER = {
+    word: lang
+    for lang, words in FUNCTION_WORDS.items()
+    for word in words
+    if sum(word in other for other in FUNCTION_WORDS.values()) == 1
+}
+
+
+# Function words of more than one language ("a", "me", "i", "do"): no clue to the language,
+# however often one language's variants happen to use them.
+_SHARED_FUNCTION_WORDS = frozenset(_ALL_FUNCTION_WORDS - _FUNCTION_WORD_OWNER.keys())
+
+
+def is_function_word(word: str) -> bool:
+    return word in _ALL_FUNCTION_WORDS
+
+
+# How much each kind of clue counts when guessing the language of a question.
+_LETTER_VOTE = 2.0  # "ë" or "ç" typed: only Albanian writes them
+_FUNCTION_WORD_VOTE = 1.0  # a function word of one language only ("is", "eshte")
+_KNOWLEDGE_WORD_VOTE = 1.0  # a word seen in the knowledge base's variants of one language
+
+
+def guess_language(
+    text: str,
+    words: Iterable[str],
+    word_languages: Callable[[str], Mapping[str, float]],
+) -> str | None:
+    """The language of a question, from its letters and words, or None without a clue.
+
+    `word_languages(word)` tells in which languages' question variants a word was seen,
+    as shares that add up to 1 (empty for a word the knowledge base does not have).
+    Words of both languages ("a", "me", "do") count for neither.
+    """
+    votes: dict[str, float] = {}
+    if not ALBANIAN_LETTERS.isdisjoint(text):
+        votes["sq"] = _LETTER_VOTE
+    for word in words:
+        owner = _FUNCTION_WORD_OWNER.get(word)
+        if owner is not None:
+            votes[owner] = votes.get(owner, 0.0) + _FUNCTION_WORD_VOTE
+        if word in _SHARED_FUNCTION_WORDS:
+            continue
+        for lang, share in word_languages(word).items():
+            votes[lang] = votes.get(lang, 0.0) + _KNOWLEDGE_WORD_VOTE * share
+    if not votes:
+        return None
+    ranked = sorted(votes.items(), key=lambda item: -item[1])
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < 1e-9:
+        return None  # as much for one language as for the other
+    return ranked[0][0]

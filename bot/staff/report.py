@@ -1,0 +1,641 @@
+"""Reports on the question log: what to add to the FAQ, what is asked, what did not help.
+
+Pure functions over logged questions: `build_report` gathers the numbers into a `Report`,
+`render_report` writes it as a table, CSV or JSON for `python -m bot report`, and
+`stats_summary` / `unanswered_summary` write the short Telegram HTML messages for the
+admins' /stats and /unanswered.
+
+Unanswered and low-confidence questions are grouped by similarity (the same question asked
+in slightly different words), most frequent first, each with the entry that comes closest:
+a group with a weak closest entry needs a new entry; a group with a good one needs its
+wordings added as question variants of that entry.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+import textwrap
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from rapidfuzz import fuzz
+
+from bot.core.knowledge_state import LoadedKnowledge
+from bot.core.locales import Locales
+from bot.storage.question_log import ANSWER, FALLBACK, SUGGEST, LoggedQuestion
+
+ReportFormat = Literal["table", "csv", "json"]
+FORMATS: tuple[ReportFormat, ...] = ("table", "csv", "json")
+
+# Two questions belong to one group when their similarity (0-100, see `similarity`) is at
+# least this. Raise it for smaller, tighter groups; lower it to merge more loosely related
+# wordings. 77 keeps "how do i register an ngo" with "how to register ngo" (83) but apart
+# from "how do i close an ngo" (75).
+SIMILARITY_THRESHOLD = 77.0
+SAMPLES_PER_CLUSTER = 3
+# Telegram rejects messages over 4096 characters; stay clear of it.
+TELEGRAM_MESSAGE_LIMIT = 4000
+TABLE_WIDTH = 80
+# The period of the admins' /stats and /unanswered.
+SUMMARY_PERIOD = timedelta(days=7)
+
+_SINCE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str) -> timedelta:
+    """A period such as "30d", "12h" or "2w" (hours, days, weeks)."""
+    match = _SINCE.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(
+            f"{text!r} is not a period: write a number and h, d or w, for example 30d, 12h or 2w"
+        )
+    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+
+
+# ----- the report ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Questions asked in similar words."""
+
+    count: int
+    samples: tuple[str, ...]  # up to three distinct wordings, most frequent first
+    languages: tuple[str, ...]  # most frequent first
+    last_asked: datetime
+    closest_entry_id: str | None = None  # the entry the first sample comes closest to
+    closest_score: float | None = None
+
+
+@dataclass(frozen=True)
+class EntryUsage:
+    entry_id: str
+    titles: Mapping[str, str]  # language -> the entry's first question; empty if removed
+    asked: int  # times its answer was given
+    helpful: int
+    not_helpful: int
+
+    def title(self, lang: str) -> str:
+        return self.titles.get(lang) or next(iter(self.titles.values()), self.entry_id)
+
+
+@dataclass(frozen=True)
+class Report:
+    since: datetime
+    until: datetime
+    questions: int
+    people: int  # distinct user hashes
+    outcomes: Mapping[str, int]  # "answer", "suggest", "fallback", "smalltalk", ...
+    per_day: tuple[tuple[date, int], ...]  # every day of the period, UTC
+    per_language: tuple[tuple[str, int], ...]  # most frequent first; "?" when unknown
+    entries: tuple[EntryUsage, ...]  # most asked first
+    never_asked: tuple[str, ...]  # entries of the knowledge base nobody was given
+    unanswered: tuple[Cluster, ...]  # fallback: nothing matched
+    low_confidence: tuple[Cluster, ...]  # suggest: "did you mean" was offered
+
+    @property
+    def fallback_share(self) -> float:
+        """Share of real questions (answered, suggested or not) that went unanswered."""
+        asked = sum(self.outcomes.get(kind, 0) for kind in (ANSWER, SUGGEST, FALLBACK))
+        return self.outcomes.get(FALLBACK, 0) / asked if asked else 0.0
+
+    @property
+    def negative_feedback(self) -> tuple[EntryUsage, ...]:
+        """Entries with "not helpful" votes, the most such votes first."""
+        voted = [usage for usage in self.entries if usage.not_helpful]
+        return tuple(sorted(voted, key=lambda u: (-u.not_helpful, u.helpful, u.entry_id)))
+
+
+@runtime_checkable
+class QuestionSource(Protocol):
+    """Anything that lists logged questions, such as the QuestionLog."""
+
+    def questions(self, since: datetime, until: datetime | None = None) -> list[LoggedQuestion]: ...
+
+
+def build_report(
+    source: QuestionSource | Iterable[LoggedQuestion],
+    knowledge: LoadedKnowledge | None,
+    since: timedelta,
+    now: datetime | None = None,
+    *,
+    similarity_threshold: float = SIMILARITY_THRESHOLD,
+) -> Report:
+    """The report over questions asked in the `since` period up to `now` (UTC)."""
+    until = now or datetime.now(UTC)
+    start = until - since
+    if isinstance(source, QuestionSource):
+        asked = source.questions(start, until)
+    else:
+        asked = [q for q in source if start <= q.asked_at < until]
+
+    outcomes = Counter(q.outcome for q in asked)
+    languages = Counter(q.lang or "?" for q in asked)
+    days = Counter(q.asked_at.astimezone(UTC).date() for q in asked)
+    first_day, last_day = start.astimezone(UTC).date(), until.astimezone(UTC).date()
+    per_day = tuple(
+        (first_day + timedelta(days=n), days[first_day + timedelta(days=n)])
+        for n in range((last_day - first_day).days + 1)
+    )
+    entries = _entry_usage(asked, knowledge)
+    shown = {usage.entry_id for usage in entries if usage.asked}
+    never_asked = tuple(e.id for e in knowledge.knowledge if e.id not in shown) if knowledge else ()
+    return Report(
+        since=start,
+        until=until,
+        questions=len(asked),
+        people=len({q.user_hash for q in asked if q.user_hash}),
+        outcomes=dict(sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))),
+        per_day=per_day,
+        per_language=tuple(sorted(languages.items(), key=lambda item: (-item[1], item[0]))),
+        entries=entries,
+        never_asked=never_asked,
+        unanswered=cluster_questions(
+            [q for q in asked if q.outcome == FALLBACK], knowledge, similarity_threshold
+        ),
+        low_confidence=cluster_questions(
+            [q for q in asked if q.outcome == SUGGEST], knowledge, similarity_threshold
+        ),
+    )
+
+
+def _entry_usage(
+    asked: Sequence[LoggedQuestion], knowledge: LoadedKnowledge | None
+) -> tuple[EntryUsage, ...]:
+    # With "suggest" and "fallback" the entry is only the best guess, not what was shown.
+    shown = Counter(
+        q.entry_id for q in asked if q.entry_id and q.outcome not in (SUGGEST, FALLBACK)
+    )
+    helpful = Counter(q.entry_id for q in asked if q.entry_id and q.helpful is True)
+    not_helpful = Counter(q.entry_id for q in asked if q.entry_id and q.helpful is False)
+    usage = []
+    for entry_id in set(shown) | set(helpful) | set(not_helpful):
+        entry = knowledge.knowledge.entry(entry_id) if knowledge else None
+        titles = {lang: entry.title(lang) for lang in entry.questions} if entry else {}
+        usage.append(
+            EntryUsage(entry_id, titles, shown[entry_id], helpful[entry_id], not_helpful[entry_id])
+        )
+    return tuple(sorted(usage, key=lambda u: (-u.asked, u.entry_id)))
+
+
+def similarity(first: str, second: str) -> float:
+    """How alike two normalised questions are, 0-100.
+
+    token_set_ratio alone scores 100 whenever one question's words are a subset of the
+    other's ("ku" and "ku eshte zyra"); averaging it with token_sort_ratio, which counts
+    every word, keeps such pairs apart while reordered wordings still score high.
+    """
+    return (fuzz.token_set_ratio(first, second) + fuzz.token_sort_ratio(first, second)) / 2
+
+
+def cluster_questions(
+    questions: Sequence[LoggedQuestion],
+    knowledge: LoadedKnowledge | None = None,
+    threshold: float = SIMILARITY_THRESHOLD,
+) -> tuple[Cluster, ...]:
+    """Group questions by similarity, most frequent group first.
+
+    Greedy and deterministic: distinct wordings are taken most frequent first (then
+    alphabetically), and each joins the group whose first wording it is most similar to,
+    if at least `threshold`, or starts a new group. Comparing with the first wording only
+    keeps groups from drifting along a chain of small differences.
+    """
+    by_text: dict[str, list[LoggedQuestion]] = {}
+    for question in questions:
+        if question.text:
+            by_text.setdefault(question.text, []).append(question)
+    wordings = sorted(by_text, key=lambda text: (-len(by_text[text]), text))
+    groups: list[list[str]] = []
+    for text in wordings:
+        best_group: list[str] | None = None
+        best_score = threshold
+        for group in groups:
+            score = similarity(text, group[0])
+            if score >= best_score and (best_group is None or score > best_score):
+                best_group, best_score = group, score
+        if best_group is None:
+            groups.append([text])
+        else:
+            best_group.append(text)
+
+    clusters = []
+    for group in groups:
+        members = [q for text in group for q in by_text[text]]
+        languages = Counter(q.lang or "?" for q in members)
+        closest = knowledge.matcher.rank(group[0], 1) if knowledge else []
+        clusters.append(
+            Cluster(
+                count=len(members),
+                samples=tuple(group[:SAMPLES_PER_CLUSTER]),
+                languages=tuple(
+                    lang for lang, _ in sorted(languages.items(), key=lambda i: (-i[1], i[0]))
+                ),
+                last_asked=max(q.asked_at for q in members),
+                closest_entry_id=closest[0].entry_id if closest else None,
+                closest_score=round(closest[0].score, 1) if closest else None,
+            )
+        )
+    return tuple(sorted(clusters, key=lambda c: (-c.count, c.samples[0])))
+
+
+# ----- interface texts -----------------------------------------------------------------
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "report_title": "Question report",
+        "period_days": "last {days} days",
+        "period_hours": "last {hours} hours",
+        "questions_from_people": "Questions: {questions} from {people} people",
+        "outcomes": (
+            "Answered: {answered} · did you mean: {suggested} · not answered: {fallback} ({share})"
+        ),
+        "languages": "Languages: {languages}",
+        "most_asked": "Most asked: {entries}",
+        "most_unhelpful": "Most often not helpful: {entries}",
+        "votes": "{no} of {votes}",
+        "no_questions": "No questions in the {period}.",
+        "unanswered_title": "Unanswered questions, {period}",
+        "unanswered_top": "the {shown} largest of {groups} groups",
+        "unanswered_hint": (
+            "Add an entry to faq/ for each, or add these wordings to the closest entry."
+        ),
+        "nothing_unanswered": "Nothing went unanswered in the {period}.",
+        "also": "also",
+        "closest": "closest",
+        "none": "none",
+        "stats_more": "/unanswered lists what the bot could not answer.",
+        "table_unanswered": "Unanswered questions (nothing matched), most frequent first",
+        "table_low_confidence": 'Low-confidence questions ("did you mean" offered)',
+        "column_count": "Count",
+        "column_questions": "Questions asked",
+        "table_entries": "Entries by how often their answer was given",
+        "column_given": "Given",
+        "column_helpful": "Helpful",
+        "column_not_helpful": "Not",
+        "column_entry": "Entry",
+        "table_unhelpful": 'Entries with "not helpful" votes',
+        "table_never_asked": "Never asked",
+        "table_per_day": "Questions per day (UTC)",
+        "table_per_language": "Questions per language",
+        "table_outcomes": "Outcomes",
+        "table_removed": "(no longer in the FAQ)",
+    },
+    "sq": {
+        "report_title": "Raporti i pyetjeve",
+        "period_days": "{days} ditët e fundit",
+        "period_hours": "{hours} orët e fundit",
+        "questions_from_people": "Pyetje: {questions} nga {people} persona",
+        "outcomes": (
+            "Me përgjigje: {answered} · me sugjerime: {suggested} · pa përgjigje: {fallback}"
+            " ({share})"
+        ),
+        "languages": "Gjuhët: {languages}",
+        "most_asked": "Më të kërkuarat: {entries}",
+        "most_unhelpful": "Më shpesh jo të dobishme: {entries}",
+        "votes": "{no} nga {votes}",
+        "no_questions": "Asnjë pyetje në {period}.",
+        "unanswered_title": "Pyetje pa përgjigje, {period}",
+        "unanswered_top": "{shown} grupet më të mëdha nga {groups}",
+        "unanswered_hint": (
+            "Shtoni një hyrje në faq/ për secilin grup, ose shtojini këto formulime hyrjes"
+            " më të afërt."
+        ),
+        "nothing_unanswered": "Asnjë pyetje pa përgjigje në {period}.",
+        "also": "edhe",
+        "closest": "më e afërta",
+        "none": "asnjë",
+        "stats_more": "/unanswered tregon pyetjet pa përgjigje.",
+        "table_unanswered": "Pyetje pa përgjigje (asgjë nuk u përputh), më të shpeshtat së pari",
+        "table_low_confidence": 'Pyetje të pasigurta (u ofrua "mos keni parasysh")',
+        "column_count": "Herë",
+        "column_questions": "Pyetjet e bëra",
+        "table_entries": "Hyrjet sipas sa herë u dha përgjigja e tyre",
+        "column_given": "Herë",
+        "column_helpful": "Po",
+        "column_not_helpful": "Jo",
+        "column_entry": "Hyrja",
+        "table_unhelpful": 'Hyrje me vota "jo e dobishme"',
+        "table_never_asked": "Asnjëherë të kërkuara",
+        "table_per_day": "Pyetje në ditë (UTC)",
+        "table_per_language": "Pyetje sipas gjuhës",
+        "table_outcomes": "Rezultatet",
+        "table_removed": "(nuk është më në FAQ)",
+    },
+}
+_LOCALES = Locales(_TEXTS, fallback_language="en")
+
+
+def _t(lang: str, key: str, **values: object) -> str:
+    return _LOCALES.text(lang, key, **{name: str(value) for name, value in values.items()})
+
+
+def _period(report: Report, lang: str) -> str:
+    length = report.until - report.since
+    if length >= timedelta(days=2) and length % timedelta(days=1) == timedelta(0):
+        return _t(lang, "period_days", days=length // timedelta(days=1))
+    return _t(lang, "period_hours", hours=round(length / timedelta(hours=1)))
+
+
+def _percent(share: float) -> str:
+    return f"{share:.0%}"
+
+
+# ----- Telegram summaries --------------------------------------------------------------
+
+
+def stats_summary(report: Report, lang: str) -> str:
+    """A few lines of Telegram HTML for the admins' /stats (build the report over
+    SUMMARY_PERIOD)."""
+    period = _period(report, lang)
+    if not report.questions:
+        return _t(lang, "no_questions", period=period)
+    lines = [
+        f"<b>{html.escape(_t(lang, 'report_title'))}, {html.escape(period)}</b>",
+        html.escape(
+            _t(lang, "questions_from_people", questions=report.questions, people=report.people)
+        ),
+        html.escape(
+            _t(
+                lang,
+                "outcomes",
+                answered=report.outcomes.get(ANSWER, 0),
+                suggested=report.outcomes.get(SUGGEST, 0),
+                fallback=report.outcomes.get(FALLBACK, 0),
+                share=_percent(report.fallback_share),
+            )
+        ),
+        html.escape(
+            _t(lang, "languages", languages=", ".join(f"{c} {n}" for c, n in report.per_language))
+        ),
+    ]
+    top = [u for u in report.entries if u.asked][:3]
+    if top:
+        listed = ", ".join(f"{_short(u.title(lang), 40)} ({u.asked})" for u in top)
+        lines.append(html.escape(_t(lang, "most_asked", entries=listed)))
+    unhelpful = report.negative_feedback[:3]
+    if unhelpful:
+        listed = ", ".join(
+            f"{_short(u.title(lang), 40)} "
+            f"({_t(lang, 'votes', no=u.not_helpful, votes=u.helpful + u.not_helpful)})"
+            for u in unhelpful
+        )
+        lines.append(html.escape(_t(lang, "most_unhelpful", entries=listed)))
+    if report.unanswered:
+        lines.append(html.escape(_t(lang, "stats_more")))
+    return "\n".join(lines)
+
+
+def unanswered_summary(report: Report, lang: str, limit: int = 5) -> str:
+    """The largest groups of unanswered questions, in Telegram HTML, for /unanswered."""
+    period = _period(report, lang)
+    if not report.unanswered:
+        return html.escape(_t(lang, "nothing_unanswered", period=period))
+    shown = report.unanswered[:limit]
+    title = _t(lang, "unanswered_title", period=period)
+    top = _t(lang, "unanswered_top", shown=len(shown), groups=len(report.unanswered))
+    text = f"<b>{html.escape(title)}</b>\n{html.escape(top)}"
+    for number, cluster in enumerate(shown, start=1):
+        lines = [
+            f"{number}. <b>{cluster.count}×</b> {html.escape(_short(cluster.samples[0], 100))}"
+        ]
+        if cluster.samples[1:]:
+            others = "; ".join(_short(sample, 60) for sample in cluster.samples[1:])
+            lines.append(f"   {html.escape(_t(lang, 'also'))}: {html.escape(others)}")
+        closest = _closest_label(cluster)
+        if closest:
+            lines.append(f"   {html.escape(_t(lang, 'closest'))}: {html.escape(closest)}")
+        block = "\n".join(lines)
+        if len(text) + len(block) + 200 > TELEGRAM_MESSAGE_LIMIT:
+            break
+        text += "\n\n" + block
+    return text + "\n\n" + html.escape(_t(lang, "unanswered_hint"))
+
+
+def _closest_label(cluster: Cluster) -> str:
+    if cluster.closest_entry_id is None or cluster.closest_score is None:
+        return ""
+    return f"{cluster.closest_entry_id} ({cluster.closest_score:.0f})"
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+# ----- rendering for the command line --------------------------------------------------
+
+
+def render_report(report: Report, fmt: ReportFormat, lang: str = "en") -> str:
+    """The report as an 80-column table, a CSV sheet or one JSON object."""
+    if fmt == "table":
+        return _render_table(report, lang)
+    if fmt == "csv":
+        return _render_csv(report, lang)
+    if fmt == "json":
+        return json.dumps(report_as_dict(report), ensure_ascii=False, indent=2) + "\n"
+    raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def _render_table(report: Report, lang: str) -> str:
+    period = _period(report, lang)
+    start = report.since.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    end = report.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    out = [f"{_t(lang, 'report_title')}, {period}: {start} – {end} UTC", "=" * TABLE_WIDTH]
+    out.append(_t(lang, "questions_from_people", questions=report.questions, people=report.people))
+    out.append(
+        _t(
+            lang,
+            "outcomes",
+            answered=report.outcomes.get(ANSWER, 0),
+            suggested=report.outcomes.get(SUGGEST, 0),
+            fallback=report.outcomes.get(FALLBACK, 0),
+            share=_percent(report.fallback_share),
+        )
+    )
+    out.extend(_clusters_table(report.unanswered, _t(lang, "table_unanswered"), lang))
+    out.extend(_clusters_table(report.low_confidence, _t(lang, "table_low_confidence"), lang))
+
+    out.extend(_heading(_t(lang, "table_entries")))
+    out.append(_entry_header(lang))
+    for usage in report.entries:
+        out.append(_entry_row(usage, lang))
+    if report.never_asked:
+        label = f"{_t(lang, 'table_never_asked')}: "
+        out.extend(
+            textwrap.wrap(
+                ", ".join(report.never_asked),
+                TABLE_WIDTH,
+                initial_indent="  " + label,
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+            )
+        )
+    if report.negative_feedback:
+        out.extend(_heading(_t(lang, "table_unhelpful")))
+        out.append(_entry_header(lang))
+        out.extend(_entry_row(usage, lang) for usage in report.negative_feedback)
+
+    out.extend(_heading(_t(lang, "table_outcomes")))
+    out.extend(f"  {count:>6}  {outcome}" for outcome, count in report.outcomes.items())
+    out.extend(_heading(_t(lang, "table_per_language")))
+    out.extend(f"  {count:>6}  {code}" for code, count in report.per_language)
+    out.extend(_heading(_t(lang, "table_per_day")))
+    busiest = max((count for _, count in report.per_day), default=0)
+    bar_width = TABLE_WIDTH - 22
+    for day, count in report.per_day:
+        bar = "#" * (round(count / busiest * bar_width) if busiest else 0)
+        out.append(f"  {day.isoformat()}  {count:>6}  {bar}".rstrip())
+    return "\n".join(out) + "\n"
+
+
+def _heading(title: str) -> list[str]:
+    return ["", title, "-" * min(len(title), TABLE_WIDTH)]
+
+
+def _clusters_table(clusters: Sequence[Cluster], title: str, lang: str) -> list[str]:
+    lines = _heading(title)
+    if not clusters:
+        return [*lines, "  " + _t(lang, "none")]
+    lines.append(f"  {_t(lang, 'column_count'):>5}  {_t(lang, 'column_questions')}")
+    text_width = TABLE_WIDTH - 9
+    for cluster in clusters:
+        lines.append(f"  {cluster.count:>5}  {_short(cluster.samples[0], text_width)}")
+        lines.extend(f"         {_short(sample, text_width)}" for sample in cluster.samples[1:])
+        closest = _closest_label(cluster)
+        if closest:
+            lines.append(f"         → {_t(lang, 'closest')}: {_short(closest, text_width - 14)}")
+    return lines
+
+
+def _entry_header(lang: str) -> str:
+    return (
+        f"  {_t(lang, 'column_given'):>5}  {_t(lang, 'column_helpful'):>7}"
+        f"  {_t(lang, 'column_not_helpful'):>3}  {_t(lang, 'column_entry')}"
+    )
+
+
+def _entry_row(usage: EntryUsage, lang: str) -> str:
+    title = usage.title(lang) if usage.titles else _t(lang, "table_removed")
+    label = _short(f"{usage.entry_id}: {title}", TABLE_WIDTH - 29)
+    return f"  {usage.asked:>5}  {usage.helpful:>7}  {usage.not_helpful:>3}  {label}"
+
+
+CSV_COLUMNS = (
+    "section",
+    "key",
+    "label",
+    "value",
+    "helpful",
+    "not_helpful",
+    "closest_entry",
+    "closest_score",
+    "samples",
+)
+
+
+def _render_csv(report: Report, lang: str) -> str:
+    """One sheet: every row names its section, so a spreadsheet can filter by it."""
+    rows: list[dict[str, object]] = [
+        {"section": "summary", "key": "since", "label": report.since.isoformat()},
+        {"section": "summary", "key": "until", "label": report.until.isoformat()},
+        {"section": "summary", "key": "questions", "value": report.questions},
+        {"section": "summary", "key": "people", "value": report.people},
+        {"section": "summary", "key": "fallback_share", "value": round(report.fallback_share, 4)},
+    ]
+    rows.extend(
+        {"section": "outcome", "key": outcome, "value": count}
+        for outcome, count in report.outcomes.items()
+    )
+    rows.extend(
+        {"section": "day", "key": day.isoformat(), "value": count} for day, count in report.per_day
+    )
+    rows.extend(
+        {"section": "language", "key": code, "value": count} for code, count in report.per_language
+    )
+    rows.extend(
+        {
+            "section": "entry",
+            "key": usage.entry_id,
+            "label": usage.title(lang) if usage.titles else "",
+            "value": usage.asked,
+            "helpful": usage.helpful,
+            "not_helpful": usage.not_helpful,
+        }
+        for usage in report.entries
+    )
+    rows.extend({"section": "never_asked", "key": entry_id} for entry_id in report.never_asked)
+    for section, clusters in (
+        ("unanswered", report.unanswered),
+        ("low_confidence", report.low_confidence),
+    ):
+        rows.extend(
+            {
+                "section": section,
+                "key": number,
+                "label": cluster.samples[0],
+                "value": cluster.count,
+                "closest_entry": cluster.closest_entry_id or "",
+                "closest_score": "" if cluster.closest_score is None else cluster.closest_score,
+                "samples": " | ".join(cluster.samples),
+            }
+            for number, cluster in enumerate(clusters, start=1)
+        )
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS, restval="", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: _spreadsheet_safe(value) for key, value in row.items()})
+    return buffer.getvalue()
+
+
+def _spreadsheet_safe(value: object) -> object:
+    # A cell starting with = + - or @ is a formula to a spreadsheet; texts come from users
+    # and staff, so such a cell is written as text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def report_as_dict(report: Report) -> dict[str, Any]:
+    """The report as plain JSON-ready data (one object)."""
+
+    def cluster(c: Cluster) -> dict[str, Any]:
+        return {
+            "count": c.count,
+            "samples": list(c.samples),
+            "languages": list(c.languages),
+            "last_asked": c.last_asked.isoformat(),
+            "closest_entry": c.closest_entry_id,
+            "closest_score": c.closest_score,
+        }
+
+    return {
+        "since": report.since.isoformat(),
+        "until": report.until.isoformat(),
+        "questions": report.questions,
+        "people": report.people,
+        "fallback_share": round(report.fallback_share, 4),
+        "outcomes": dict(report.outcomes),
+        "per_day": [{"date": d.isoformat(), "questions": n} for d, n in report.per_day],
+        "per_language": [{"lang": code, "questions": n} for code, n in report.per_language],
+        "entries": [
+            {
+                "id": u.entry_id,
+                "titles": dict(u.titles),
+                "asked": u.asked,
+                "helpful": u.helpful,
+                "not_helpful": u.not_helpful,
+            }
+            for u in report.entries
+        ],
+        "never_asked": list(report.never_asked),
+        "unanswered": [cluster(c) for c in report.unanswered],
+        "low_confidence": [cluster(c) for c in report.low_confidence],
+    }

@@ -1,0 +1,152 @@
+"""Staff commands in Telegram (/stats, /unanswered, /reload) and the admins' notices when
+an edit of faq/ is loaded or rejected.
+
+Admins are the Telegram user ids of `telegram.admin_ids` (config.yaml or BOT_ADMIN_IDS).
+The handler table registers these commands for admins' private chats only, so to anyone
+else they do not exist: an unknown command, answered like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.core.knowledge import Problem
+from bot.core.knowledge_state import LoadedKnowledge
+from bot.staff.reloader import ReloadResult
+from bot.staff.report import (
+    SUMMARY_PERIOD,
+    Report,
+    build_report,
+    stats_summary,
+    unanswered_summary,
+)
+from bot.telegram_bot.handlers import BotServices, note_outcome, services, user_language
+from bot.telegram_bot.staff_notices import reload_notice, staff_command_descriptions
+
+logger = logging.getLogger(__name__)
+
+# The admin whose /reload is running: they get the outcome as the command's reply, so the
+# notice to all admins skips them rather than telling them twice.
+_requested_by: ContextVar[int | None] = ContextVar("reload_requested_by", default=None)
+
+
+# ----- commands -----------------------------------------------------------------------
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats: the questions of the last SUMMARY_PERIOD in a few lines."""
+    note_outcome("staff_stats")
+    await _reply_with_report(update, context, stats_summary)
+
+
+async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unanswered: the largest groups of questions the bot had no answer to."""
+    note_outcome("staff_unanswered")
+    await _reply_with_report(update, context, unanswered_summary)
+
+
+async def _reply_with_report(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, summarise: Callable[[Report, str], str]
+) -> None:
+    svc = services(context)
+    message = update.effective_message
+    if message is None:
+        return
+    lang = user_language(update, svc)
+    if svc.question_source is None:
+        await message.reply_text(svc.dialog.locales.text(lang, "staff_no_log"))
+        return
+    # Reading and clustering a week of questions takes a moment: not on the event loop.
+    report = await asyncio.to_thread(
+        build_report, svc.question_source, svc.knowledge.current, SUMMARY_PERIOD
+    )
+    await message.reply_text(summarise(report, lang))
+
+
+async def reload_faq(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reload: load faq/ now; the reply says whether it is served or what is wrong (even
+    when the problems are the same as last time, which the notices do not repeat)."""
+    svc = services(context)
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or svc.reloader is None:
+        return
+    note_outcome("staff_reload")
+    with _requested(user.id):
+        result = await svc.reloader.reload()
+    await message.reply_text(reload_notice(svc.dialog.locales, result, user_language(update, svc)))
+
+
+@contextmanager
+def _requested(user_id: int) -> Iterator[None]:
+    token = _requested_by.set(user_id)
+    try:
+        yield
+    finally:
+        _requested_by.reset(token)
+
+
+# ----- notices to all admins ------------------------------------------------------------
+
+
+class StaffNotifier:
+    """The reloader's callbacks: tell every admin (in their language) what became of an
+    edit. An admin who cannot be reached (never started the bot, blocked it) is logged and
+    skipped; the others still hear."""
+
+    def __init__(self, bot: Bot, svc: BotServices) -> None:
+        self._bot = bot
+        self._svc = svc
+
+    async def on_reloaded(self, loaded: LoadedKnowledge) -> None:
+        await self._tell_admins(ReloadResult("reloaded", loaded))
+
+    async def on_rejected(self, problems: tuple[Problem, ...]) -> None:
+        served = self._svc.knowledge.current
+        await self._tell_admins(ReloadResult("rejected", served, problems, reported=True))
+
+    async def _tell_admins(self, result: ReloadResult) -> None:
+        requester = _requested_by.get()
+        for admin_id in sorted(self._svc.dialog.settings.telegram.admin_ids):
+            if admin_id == requester:
+                continue
+            lang = self._svc.dialog.reply_language(
+                chosen=self._svc.prefs.chosen_language(admin_id),
+                detected=self._svc.prefs.recent_language(admin_id),
+            )
+            text = reload_notice(self._svc.dialog.locales, result, lang)
+            try:
+                await self._bot.send_message(admin_id, text)
+            except TelegramError as error:
+                logger.warning("could not tell an admin about the FAQ reload: %s", error)
+
+
+# ----- the admins' command menu -----------------------------------------------------------
+
+
+async def set_admin_commands(bot: Bot, svc: BotServices) -> None:
+    """Give each admin's private chat the full menu: everyone's commands and the staff's.
+    Telegram refuses this for an admin who has not started the bot yet; that is logged."""
+    dialog = svc.dialog
+    for admin_id in sorted(dialog.settings.telegram.admin_ids):
+        scope = BotCommandScopeChat(admin_id)
+        try:
+            for lang in (None, *dialog.settings.languages):
+                shown = lang or dialog.settings.default_language
+                staff = [
+                    BotCommand(name, text)
+                    for name, text in staff_command_descriptions(dialog.locales, shown)
+                ]
+                everyone = [
+                    BotCommand(name, text) for name, text in dialog.command_descriptions(shown)
+                ]
+                await bot.set_my_commands([*everyone, *staff], scope=scope, language_code=lang)
+        except TelegramError as error:
+            logger.info("no staff command menu for an admin yet (%s); /start the bot first", error)

@@ -1,0 +1,432 @@
+"""The Telegram adapter's composition root: builds the Application (handler table, error
+handler, rate limiting, logging) and runs it by long polling or by webhook.
+
+Only this package (bot.telegram_bot) imports `telegram`; the import contracts in
+pyproject.toml keep it so. Tests build the same application with `build_application`,
+pointed at a fake Bot API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import secrets
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeAlias
+from urllib.parse import urlparse
+
+from telegram import BotCommand, LinkPreviewOptions, Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    SimpleUpdateProcessor,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.config import WEBHOOK_SECRET_ENV, Settings
+from bot.core.assembly import build_dialog
+from bot.core.dialog import Dialog
+from bot.core.knowledge_state import KnowledgeHolder
+from bot.staff.reloader import KnowledgeReloader
+from bot.staff.report import QuestionSource
+from bot.storage.question_log import QuestionLog, key_path_for, load_or_create_key
+from bot.storage.user_prefs import UserPrefs, user_prefs_path
+from bot.telegram_bot import admin_handlers, handlers
+from bot.telegram_bot.flood import FloodGuard
+from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
+
+logger = logging.getLogger(__name__)
+
+TelegramApplication: TypeAlias = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
+
+# Only what the bot answers: no edited messages, member changes or channel posts.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+# Updates handled at once: one slow reply (a 429 wait, a slow network) must not hold up
+# everyone else's answer. Answers are independent, so their order across users is free.
+CONCURRENT_UPDATES = 64
+# A 429 carries retry_after; waiting it out this many times gets the reply through.
+RATE_LIMIT_RETRIES = 3
+# A 5xx or a broken connection is retried this many times, after 0.5 s, then 1 s.
+NETWORK_RETRIES = 2
+NETWORK_RETRY_DELAY = 0.5
+EXIT_OK, EXIT_USAGE = 0, 2
+# Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as a webhook's secret token.
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+REDACTED = "<token>"
+WATCH_FAQ_KEY, WATCHER_KEY = "watch_faq", "faq_watcher"
+WATCHER_STOP_SECONDS = 5
+
+
+# ----- which update goes where ------------------------------------------------------------
+
+
+class AddressedToBot(filters.MessageFilter):
+    """Any private message; in a group, only commands for this bot, messages that mention
+    it and replies to its messages - never the rest of the group's conversation."""
+
+    def filter(self, message: Message) -> bool:
+        bot = message.get_bot()
+        if message.via_bot is not None and message.via_bot.id == bot.id:
+            return False  # an inline-mode answer shared back into the chat
+        if message.chat.type == ChatType.PRIVATE:
+            return True
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
+            return True
+        text = message.text or message.caption or ""
+        if text.startswith("/"):
+            _, _, addressee = text.split(maxsplit=1)[0].partition("@")
+            return not addressee or addressee.lower() == (bot.username or "").lower()
+        if not bot.username:
+            return False
+        return handlers.mention_pattern(bot.username).search(text) is not None
+
+
+ADDRESSED = AddressedToBot(name="addressed_to_bot")
+NEW_MESSAGE = filters.UpdateType.MESSAGE
+
+
+def staff_handlers(application: TelegramApplication) -> list[CommandHandler[Any, None]]:
+    """The admins' commands, for their private chats only; before the catch-all for
+    unknown commands, which answers everyone else's /stats like any unknown command."""
+    admin_ids = services_in(application.bot_data).dialog.settings.telegram.admin_ids
+    if not admin_ids:
+        return []
+    staff_only = NEW_MESSAGE & filters.ChatType.PRIVATE & filters.User(user_id=admin_ids)
+    return [
+        CommandHandler("stats", admin_handlers.stats, filters=staff_only),
+        CommandHandler("unanswered", admin_handlers.unanswered, filters=staff_only),
+        CommandHandler("reload", admin_handlers.reload_faq, filters=staff_only),
+    ]
+
+
+def add_handlers(application: TelegramApplication) -> None:
+    """The handler table."""
+    # Group -1 runs before the others: a flooding user's update stops there. Inline queries
+    # are exempt: Telegram sends one per keystroke and throttles them itself.
+    application.add_handlers(
+        [
+            MessageHandler(
+                NEW_MESSAGE & ADDRESSED & ~filters.StatusUpdate.ALL, handlers.flood_gate
+            ),
+            CallbackQueryHandler(handlers.flood_gate),
+        ],
+        group=-1,
+    )
+    application.add_handlers(
+        [
+            CommandHandler("start", handlers.start, filters=NEW_MESSAGE),
+            CommandHandler(["topics", "faq"], handlers.topics, filters=NEW_MESSAGE),
+            CommandHandler("contact", handlers.contact, filters=NEW_MESSAGE),
+            CommandHandler("register", handlers.register, filters=NEW_MESSAGE),
+            CommandHandler("language", handlers.language, filters=NEW_MESSAGE),
+            CommandHandler("help", handlers.help_command, filters=NEW_MESSAGE),
+            *staff_handlers(application),
+            MessageHandler(
+                NEW_MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE, handlers.help_command
+            ),
+            MessageHandler(
+                NEW_MESSAGE & filters.TEXT & ~filters.COMMAND & ADDRESSED, handlers.question
+            ),
+            MessageHandler(
+                NEW_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL & ADDRESSED,
+                handlers.unsupported,
+            ),
+            CallbackQueryHandler(handlers.button),
+            InlineQueryHandler(handlers.inline_query),
+        ]
+    )
+    application.add_error_handler(handlers.on_error)
+
+
+# ----- delivery: rate limits, retries, one log line per update --------------------------
+
+
+class DeliveryRateLimiter(AIORateLimiter):
+    """PTB's rate limiter (Telegram's flood limits; waits out a 429's retry_after), which
+    also retries a request that failed on the network or with a 5xx.
+
+    A timeout is not retried: the message may have been delivered, and a user is better
+    served by one missing reply (logged) than by the same answer twice.
+    """
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        for attempt in range(NETWORK_RETRIES + 1):
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except (BadRequest, TimedOut):
+                raise
+            except NetworkError as error:
+                if attempt == NETWORK_RETRIES:
+                    raise
+                logger.warning("%s failed (%s); retrying", endpoint, error)
+                await asyncio.sleep(NETWORK_RETRY_DELAY * (attempt + 1))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def default_rate_limiter() -> BaseRateLimiter[int]:
+    return DeliveryRateLimiter(max_retries=RATE_LIMIT_RETRIES)
+
+
+class LoggedUpdateProcessor(SimpleUpdateProcessor):
+    """Handles updates concurrently and logs one line for each: what became of it (the
+    reply's kind, entry, score, language) and how long it took. Never the user or text."""
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        started = time.perf_counter()
+        with handlers.tracking_outcome() as outcome:
+            await coroutine
+        milliseconds = (time.perf_counter() - started) * 1000
+        update_id = update.update_id if isinstance(update, Update) else "-"
+        score = "-" if outcome.score is None else f"{outcome.score:.0f}"
+        # Group chatter the bot leaves alone would flood the log; it is counted at DEBUG.
+        level = logging.DEBUG if outcome.kind == "ignored" else logging.INFO
+        logger.log(
+            level,
+            "update %s: %s entry=%s score=%s lang=%s %.1f ms",
+            update_id,
+            outcome.kind,
+            outcome.entry_id or "-",
+            score,
+            outcome.lang or "-",
+            milliseconds,
+        )
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Removes the bot token from a log record (message, arguments and traceback): Bot API
+    URLs contain it, and so may the errors of the HTTP library."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, REDACTED), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, REDACTED)
+        return True
+
+
+def keep_token_out_of_logs(token: str) -> None:
+    """Quieten the HTTP libraries (their request lines carry the token) and, as a second
+    line of defence, redact the token in every handler the root logger has now."""
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        if not any(
+            isinstance(existing, TokenRedactingFilter) and existing.token == token
+            for existing in handler.filters
+        ):
+            handler.addFilter(TokenRedactingFilter(token))
+
+
+# ----- building and running ---------------------------------------------------------------
+
+
+async def post_init(application: TelegramApplication) -> None:
+    """Once connected: learn the bot's username (help text, deep links) and set the command
+    menu, in the default language for everyone and in each language for its speakers."""
+    svc = services_in(application.bot_data)
+    svc.dialog = replace(svc.dialog, bot_username=application.bot.username)
+    settings = svc.dialog.settings
+    await application.bot.set_my_commands(bot_commands(svc.dialog, settings.default_language))
+    for lang in settings.languages:
+        await application.bot.set_my_commands(bot_commands(svc.dialog, lang), language_code=lang)
+    await admin_handlers.set_admin_commands(application.bot, svc)
+    if application.bot_data.get(WATCH_FAQ_KEY) and svc.reloader is not None:
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(svc.reloader.watch(stop), name="faq watcher")
+        application.bot_data[WATCHER_KEY] = (stop, watcher)
+
+
+async def post_stop(application: TelegramApplication) -> None:
+    """Stop watching faq/ (the watcher wakes within its polling step)."""
+    running = application.bot_data.pop(WATCHER_KEY, None)
+    if running is None:
+        return
+    stop, watcher = running
+    stop.set()
+    try:
+        await asyncio.wait_for(watcher, WATCHER_STOP_SECONDS)
+    except TimeoutError:
+        logger.warning("the FAQ watcher did not stop within %d s", WATCHER_STOP_SECONDS)
+    except Exception:
+        logger.exception("the FAQ watcher failed")
+
+
+def bot_commands(dialog: Dialog, lang: str) -> list[BotCommand]:
+    return [BotCommand(name, text) for name, text in dialog.command_descriptions(lang)]
+
+
+def build_application(
+    settings: Settings,
+    token: str,
+    dialog: Dialog,
+    holder: KnowledgeHolder,
+    *,
+    prefs: UserPrefs | None = None,
+    question_log: QuestionRecorder | None = None,
+    flood: FloodGuard | None = None,
+    request: BaseRequest | None = None,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
+    concurrent_updates: int = CONCURRENT_UPDATES,
+    faq_dir: Path | None = None,
+    watch_faq: bool = False,
+) -> TelegramApplication:
+    """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
+    `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
+    /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
+    change while the bot runs."""
+    keep_token_out_of_logs(token)
+    # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
+    # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram.base_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                # Answers carry their links as buttons; a preview would push the text away.
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                # A question deleted before its answer went out still gets the answer.
+                allow_sending_without_reply=True,
+            )
+        )
+        .rate_limiter(rate_limiter or default_rate_limiter())
+        .concurrent_updates(LoggedUpdateProcessor(concurrent_updates))
+        .post_init(post_init)
+        .post_stop(post_stop)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application: TelegramApplication = builder.build()
+    svc = BotServices(
+        dialog=dialog,
+        knowledge=holder,
+        prefs=prefs or UserPrefs(None, secrets.token_bytes(32)),
+        flood=flood or FloodGuard(settings.telegram.flood_limit_per_minute),
+        question_log=question_log,
+        question_source=question_log if isinstance(question_log, QuestionSource) else None,
+    )
+    notifier = admin_handlers.StaffNotifier(application.bot, svc)
+    svc.reloader = KnowledgeReloader(
+        settings,
+        holder,
+        on_reloaded=notifier.on_reloaded,
+        on_rejected=notifier.on_rejected,
+        faq_dir=faq_dir,
+    )
+    application.bot_data[handlers.SERVICES_KEY] = svc
+    application.bot_data[WATCH_FAQ_KEY] = watch_faq
+    add_handlers(application)
+    return application
+
+
+def webhook_secret_problem(secret: str | None) -> str | None:
+    """Why the bot cannot start in webhook mode with this secret (None: it can)."""
+    if not secret:
+        return (
+            f"telegram.mode is webhook, but {WEBHOOK_SECRET_ENV} is not set. Without it anyone "
+            "who finds the webhook address could send the bot fake updates. Set it to a long "
+            f"random string, for example:  export {WEBHOOK_SECRET_ENV}=$(openssl rand -hex 32)"
+        )
+    if not WEBHOOK_SECRET.match(secret):
+        return (
+            f"{WEBHOOK_SECRET_ENV} may only hold 1-256 characters A-Z, a-z, 0-9, _ and - "
+            "(Telegram's rule for the secret token)"
+        )
+    return None
+
+
+def webhook_arguments(settings: Settings, secret: str) -> dict[str, Any]:
+    """How Updater.start_webhook / Application.run_webhook listen for this configuration:
+    locally on listen:port (a reverse proxy terminates HTTPS), at the public URL's path,
+    accepting only requests that carry the secret."""
+    webhook = settings.telegram.webhook
+    if not webhook.url:
+        raise ValueError("telegram.webhook.url is not set")
+    return {
+        "listen": webhook.listen,
+        "port": webhook.port,
+        "url_path": urlparse(webhook.url).path.lstrip("/"),
+        "webhook_url": webhook.url,
+        "secret_token": secret,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
+def run_telegram_bot(
+    settings: Settings,
+    token: str,
+    faq_dir: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """Run the bot until stopped (Ctrl-C, SIGTERM); returns the exit code."""
+    environ = os.environ if environ is None else environ
+    webhook = settings.telegram.webhook
+    secret = environ.get(WEBHOOK_SECRET_ENV, "").strip() or None
+    if settings.telegram.mode == "webhook":
+        problem = webhook_secret_problem(secret)
+        if problem:
+            print(f"Cannot start the bot: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    dialog, holder = build_dialog(settings, faq_dir)
+    key = load_or_create_key(key_path_for(settings.question_log_path), environ)
+    prefs = UserPrefs(user_prefs_path(settings.question_log_path), key)
+    with QuestionLog.from_settings(settings, environ) as question_log:
+        application = build_application(
+            settings,
+            token,
+            dialog,
+            holder,
+            prefs=prefs,
+            question_log=question_log,
+            faq_dir=faq_dir,
+            watch_faq=True,
+        )
+        if settings.telegram.mode == "webhook" and secret is not None:
+            logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)
+            application.run_webhook(**webhook_arguments(settings, secret))
+        else:
+            logger.info("starting the bot (long polling)")
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    return EXIT_OK

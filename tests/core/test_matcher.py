@@ -1,0 +1,401 @@
+"""The matcher as users meet it: which entry a question finds, and whether the bot answers,
+offers choices or says it does not know. Tiny knowledge bases, built inline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+import bot.core.search_index
+from bot.config import MatchingSettings
+from bot.core.knowledge import Entry, KnowledgeBase, load_knowledge_base
+from bot.core.matcher import Matcher
+
+SETTINGS = MatchingSettings(
+    answer_threshold=32, suggest_threshold=20, ambiguity_margin=3, max_suggestions=3
+)
+
+
+def entry(entry_id: str, questions: Mapping[str, Sequence[str]]) -> Entry:
+    return Entry(
+        id=entry_id,
+        questions={lang: tuple(variants) for lang, variants in questions.items()},
+        answers=dict.fromkeys(questions, f"answer to {entry_id}"),
+        category="test",
+    )
+
+
+def knowledge(*entries: Entry) -> KnowledgeBase:
+    languages = tuple(dict.fromkeys(lang for e in entries for lang in e.questions))
+    return KnowledgeBase(entries=entries, categories=(), languages=languages)
+
+
+ADDRESS = entry(
+    "office-address",
+    {
+        "sq": [
+            "Ku ndodhet zyra juaj?",
+            "Cila është adresa e agjencisë?",
+            "adresa e zyrës",
+            "Si mund të vij në zyrë?",
+        ],
+        "en": ["Where is your office?", "What is your address?", "office address"],
+    },
+)
+PHONE = entry(
+    "phone",
+    {
+        "sq": ["Cili është numri i telefonit?", "Si mund t'ju telefonoj?", "numri i telefonit"],
+        "en": ["What is your phone number?", "How can I call you?", "phone number"],
+    },
+)
+REGISTRATION = entry(
+    "ngo-registration",
+    {
+        "sq": ["Si mund të regjistrohet një OJF?", "regjistrimi i organizatës", "regjistrim OJF"],
+        "en": ["How do I register an NGO?", "NGO registration", "register my organisation"],
+    },
+)
+GRANTS = entry(
+    "grants",
+    {
+        "sq": [
+            "Çfarë grantesh ofroni?",
+            "A jepni grante për shoqatat?",
+            "financim për OJF",
+            "Si mund të aplikoj për financim?",
+        ],
+        "en": ["What grants do you offer?", "Do you fund associations?", "funding for NGOs"],
+    },
+)
+OPENING_HOURS = entry(
+    "opening-hours",
+    {
+        "sq": ["Cili është orari i punës?", "Kur jeni të hapur?", "orari"],
+        "en": ["What are your opening hours?", "When are you open?", "opening hours"],
+    },
+)
+ASCS = knowledge(ADDRESS, PHONE, REGISTRATION, GRANTS, OPENING_HOURS)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(ASCS, SETTINGS)
+
+
+# ---- finding the right entry -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("Ku ndodhet zyra juaj?", "office-address"),
+        ("What is your phone number?", "phone"),
+        ("How do I register an NGO?", "ngo-registration"),
+    ],
+)
+def test_a_question_written_as_in_the_faq_is_answered(
+    matcher: Matcher, question: str, entry_id: str
+) -> None:
+    match = matcher.match(question)
+    assert match.status == "answer"
+    assert match.entry_id == entry_id
+    assert match.candidates[0] == match.best
+
+
+def test_missing_diacritics_and_punctuation_do_not_matter(matcher: Matcher) -> None:
+    assert matcher.match("cila eshte adresa e agjencise").entry_id == "office-address"
+    assert matcher.match("CFARE GRANTESH OFRONI!!!").entry_id == "grants"
+
+
+def test_typo_in_albanian_question_still_finds_the_address(matcher: Matcher) -> None:
+    match = matcher.match("ku eshte adrsa e zyres")
+    assert match.entry_id == "office-address"
+
+
+def test_typo_in_albanian_registration_question_still_finds_it(matcher: Matcher) -> None:
+    assert matcher.match("si behet regjstrimi i ojf").entry_id == "ngo-registration"
+
+
+def test_typo_in_english_question_still_finds_the_address(matcher: Matcher) -> None:
+    assert matcher.match("whats ur adress").entry_id == "office-address"
+
+
+def test_another_inflection_of_an_albanian_word_finds_the_entry(matcher: Matcher) -> None:
+    # The variants say "telefonit"; the user writes "telefoni" and "telefonin".
+    assert matcher.match("me jepni telefonin").entry_id == "phone"
+    assert matcher.rank("telefoni")[0].entry_id == "phone"
+
+
+def test_stop_words_do_not_drive_the_match(matcher: Matcher) -> None:
+    # "what is your" is in the address, phone and hours variants alike: "hours" decides.
+    assert matcher.match("what is your hours").entry_id == "opening-hours"
+    # "si mund te" is in three entries; "grant" in one.
+    best = matcher.match("si mund te marr grant").best
+    assert best is not None
+    assert best.entry_id == "grants"
+
+
+def test_rank_orders_entries_best_first_within_the_limit(matcher: Matcher) -> None:
+    ranked = matcher.rank("numri i telefonit te zyres", limit=2)
+    assert ranked[0].entry_id == "phone"
+    assert len(ranked) == 2
+    assert ranked[0].score >= ranked[1].score
+
+
+# ---- answer, suggest or fall back --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["qwerty", "tell me a joke", "sa kushton pasaporta", "what time is it in new york"],
+)
+def test_question_of_unknown_words_falls_back(matcher: Matcher, question: str) -> None:
+    match = matcher.match(question)
+    assert match.status != "answer"
+    assert match.entry_id is None
+    assert match.score < SETTINGS.answer_threshold
+
+
+def test_nothing_relevant_gives_no_choices(matcher: Matcher) -> None:
+    match = matcher.match("qwerty asdf zxcv")
+    assert match.status == "fallback"
+    assert match.candidates == ()
+
+
+@pytest.mark.parametrize("question", ["what is the", "si mund te", "cfare eshte", "how do i"])
+def test_stop_words_alone_do_not_answer(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).status != "answer"
+
+
+def test_two_equally_good_entries_are_offered_as_suggestions() -> None:
+    projects = entry("deadline-projects", {"en": ["When is the deadline for project grants?"]})
+    institutional = entry(
+        "deadline-institutional", {"en": ["When is the deadline for institutional grants?"]}
+    )
+    matcher = Matcher(knowledge(projects, institutional, ADDRESS), SETTINGS)
+    match = matcher.match("when is the grant deadline")
+    assert match.status == "suggest"
+    assert {c.entry_id for c in match.candidates} == {"deadline-projects", "deadline-institutional"}
+    assert match.entry_id is None
+    assert match.best is not None
+
+
+def test_an_entry_is_never_offered_twice() -> None:
+    roadmap = entry("roadmap", {"sq": ["Udhërrëfyesi", "udherrefyesi"], "en": ["roadmap"]})
+    matcher = Matcher(knowledge(roadmap, ADDRESS), SETTINGS)
+    match = matcher.match("udherrefyesi")
+    assert match.status == "answer"
+    assert match.entry_id == "roadmap"
+
+
+def test_suggestions_never_exceed_the_configured_number() -> None:
+    settings = MatchingSettings(
+        answer_threshold=100, suggest_threshold=1, ambiguity_margin=3, max_suggestions=2
+    )
+    match = Matcher(ASCS, settings).match("what is your number or address")
+    assert match.status == "suggest"
+    assert 1 <= len(match.candidates) <= 2
+    assert all(c.score >= settings.suggest_threshold for c in match.candidates)
+
+
+def test_thresholds_come_from_the_settings() -> None:
+    question = "where is your office"
+    assert Matcher(ASCS, SETTINGS).match(question).status == "answer"
+    stricter = MatchingSettings(
+        answer_threshold=100, suggest_threshold=20, ambiguity_margin=3, max_suggestions=3
+    )
+    strict_match = Matcher(ASCS, stricter).match(question)
+    # An exact variant scores 100, so even this strict bar is met...
+    assert strict_match.status == "answer"
+    # ...but a paraphrase is only offered.
+    assert Matcher(ASCS, stricter).match("the address of your office").status == "suggest"
+
+
+def test_scores_run_from_0_to_100(matcher: Matcher) -> None:
+    for question in ["Where is your office?", "office", "grants for youth", "zzz"]:
+        for candidate in matcher.rank(question):
+            assert 0 <= candidate.score <= 100
+    assert matcher.match("Where is your office?").score == 100
+
+
+def test_fallback_still_tells_the_best_candidate(matcher: Matcher) -> None:
+    match = matcher.match("passport price in new york office")
+    assert match.status != "answer"
+    assert match.best is not None
+    assert match.best.entry_id == "office-address"
+
+
+# ---- small talk ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "lang"),
+    [
+        ("hi", "greeting", "en"),
+        ("Hello!", "greeting", "en"),
+        ("Përshëndetje", "greeting", "sq"),
+        ("pershendetje!!", "greeting", "sq"),
+        ("tung", "greeting", "sq"),
+        ("Mirëdita", "greeting", "sq"),
+        ("mirdita", "greeting", "sq"),
+        ("faleminderit", "thanks", "sq"),
+        ("flm shume", "thanks", "sq"),
+        ("Faleminderit shumë për ndihmën!", "thanks", "sq"),
+        ("thanks", "thanks", "en"),
+        ("thank you so much :)", "thanks", "en"),
+        ("bye", "goodbye", "en"),
+        ("Mirupafshim", "goodbye", "sq"),
+    ],
+)
+def test_greeting_is_small_talk_not_a_fallback(
+    matcher: Matcher, message: str, kind: str, lang: str
+) -> None:
+    match = matcher.match(message)
+    assert match.smalltalk == kind
+    assert match.status == "answer"
+    assert match.candidates == ()
+    assert match.best is None
+    assert match.lang == lang
+
+
+def test_misspelt_greeting_is_still_small_talk(matcher: Matcher) -> None:
+    assert matcher.match("pershendtje").smalltalk == "greeting"
+    assert matcher.match("falemnderit").smalltalk == "thanks"
+
+
+def test_greeting_followed_by_a_question_is_matched_as_the_question(matcher: Matcher) -> None:
+    match = matcher.match("Përshëndetje, ku ndodhet zyra juaj?")
+    assert match.smalltalk is None
+    assert match.entry_id == "office-address"
+    match = matcher.match("hi! what is your phone number? thanks")
+    assert match.smalltalk is None
+    assert match.entry_id == "phone"
+
+
+def test_a_question_about_greetings_is_not_small_talk(matcher: Matcher) -> None:
+    assert matcher.match("how do i write a greeting").smalltalk is None
+
+
+# ---- language ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question", ["si mund te regjistrohem", "ku eshte zyra", "a keni grante per ne", "ku?"]
+)
+def test_reply_language_follows_albanian_words(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).lang == "sq"
+
+
+@pytest.mark.parametrize("question", ["how do i register", "where is the office", "where?"])
+def test_reply_language_follows_english_words(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).lang == "en"
+
+
+def test_albanian_letters_tell_the_language_of_an_unknown_word(matcher: Matcher) -> None:
+    assert matcher.match("çmimi").lang == "sq"
+
+
+def test_a_word_of_the_albanian_variants_tells_the_language(matcher: Matcher) -> None:
+    assert matcher.match("orari").lang == "sq"
+    assert matcher.match("opening hours").lang == "en"
+
+
+def test_language_is_unknown_without_a_clue(matcher: Matcher) -> None:
+    assert matcher.match("12345").lang is None
+    assert matcher.match("qwerty").lang is None
+
+
+# ---- shapes of knowledge base and input ----------------------------------------------
+
+
+def test_single_language_knowledge_base_answers_and_tells_its_language() -> None:
+    only_albanian = knowledge(
+        entry("office-address", {"sq": ["Ku ndodhet zyra?", "adresa e zyrës"]}),
+        entry("phone", {"sq": ["Cili është numri i telefonit?"]}),
+    )
+    match = Matcher(only_albanian, SETTINGS).match("adresa e zyres")
+    assert match.entry_id == "office-address"
+    assert match.lang == "sq"
+
+
+def test_knowledge_base_loaded_from_yaml_is_matched(tmp_path: Path) -> None:
+    (tmp_path / "contact.yaml").write_text(
+        "entries:\n"
+        "  - id: office-address\n"
+        "    questions:\n"
+        '      sq: ["Ku ndodhet zyra?", "adresa e zyrës"]\n'
+        '      en: ["Where is the office?"]\n'
+        "    answer:\n"
+        "      sq: Rruga Frosina Plaku\n"
+        "      en: Frosina Plaku street\n",
+        encoding="utf-8",
+    )
+    matcher = Matcher(load_knowledge_base(tmp_path), SETTINGS)
+    assert matcher.match("ku eshte adresa e zyres").entry_id == "office-address"
+
+
+def test_empty_knowledge_base_falls_back() -> None:
+    match = Matcher(knowledge(), SETTINGS).match("where is the office")
+    assert match.status == "fallback"
+    assert match.best is None
+
+
+@pytest.mark.parametrize(
+    "message", ["", "   ", "?!?!", "🙂🙂🙂", "...", "a" * 4000, "ku ndodhet zyra " * 300]
+)
+def test_odd_input_never_raises(matcher: Matcher, message: str) -> None:
+    match = matcher.match(message)
+    assert match.status in ("answer", "suggest", "fallback")
+    assert matcher.rank(message) is not None
+
+
+def test_a_long_message_is_matched_on_its_start(matcher: Matcher) -> None:
+    assert matcher.match("ku ndodhet zyra juaj " + "bla " * 1000).entry_id == "office-address"
+
+
+def test_questions_do_not_normalise_the_variants_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    matcher = Matcher(ASCS, SETTINGS)
+
+    def refuse(text: str) -> str:
+        raise AssertionError(f"variant normalised again: {text!r}")
+
+    monkeypatch.setattr(bot.core.search_index, "normalise", refuse)
+    assert matcher.match("ku ndodhet zyra").entry_id == "office-address"
+
+
+# Albanian variants full of "a", "me" and "i" (words English writes too), and "tel" for
+# the phone: an English question of such words must still read as English.
+ALBANIAN_HEAVY = knowledge(
+    entry(
+        "phone",
+        {
+            "sq": ["nr tel", "a keni tel", "me jepni numrin e tel", "a mund te me jepni tel"],
+            "en": ["phone number"],
+        },
+    ),
+    entry(
+        "grants",
+        {
+            "sq": ["a jepni grante", "a me jepni nje grant", "si te aplikoj per grant"],
+            "en": ["do you give grants"],
+        },
+    ),
+)
+
+
+def test_a_function_word_is_not_read_as_a_typo_of_a_subject_word() -> None:
+    # "tell" is one letter from "tel" (phone), but it is a function word, not a typo.
+    match = Matcher(ALBANIAN_HEAVY, SETTINGS).match("tell me a joke")
+    assert match.status == "fallback"
+    assert match.lang == "en"
+
+
+def test_words_of_both_languages_do_not_tell_the_language() -> None:
+    # "me" and "a" fill the Albanian variants, yet here only "give" tells the language.
+    assert Matcher(ALBANIAN_HEAVY, SETTINGS).match("give me a hand").lang == "en"
+    assert Matcher(ALBANIAN_HEAVY, SETTINGS).match("me jep nje dore").lang == "sq"
