@@ -213,7 +213,9 @@ def _lint(
 
     faq_dir = args.faq or settings.faq_dir
     loaded = build_knowledge(settings, faq_dir)
-    warnings = lint_warnings(loaded, faq_dir)
+    warnings = lint_warnings(
+        loaded, faq_dir, dated=settings.dated_answers, pending_links=settings.pending_links
+    )
     for warning in warnings:
         print(warning, file=stdout)
     knowledge = loaded.knowledge

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -30,6 +31,9 @@ class Link:
     key: str
     url: str
     labels: Mapping[str, str]
+    # True while config.yaml has no address for this link (url: null): `url` and `labels`
+    # are then those of the link named in `until_set`, so the button says what it opens.
+    pending: bool = False
 
     def label(self, lang: str) -> str:
         return self.labels.get(lang) or next(iter(self.labels.values()))
@@ -59,6 +63,18 @@ class MatchingSettings:
     suggest_threshold: float = 20.0
     ambiguity_margin: float = 3.0
     max_suggestions: int = 3
+
+
+@dataclass(frozen=True)
+class DatedAnswerSettings:
+    """When FAQ entries with reviewed:/expires: dates need staff; see config.yaml."""
+
+    review_after_days: int = 365
+    time_zone: str = "Europe/Tirane"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,7 @@ class Settings:
     telegram: TelegramSettings
     question_log: QuestionLogSettings
     source: Path | None = None
+    dated_answers: DatedAnswerSettings = field(default_factory=DatedAnswerSettings)
 
     @property
     def default_language(self) -> str:
@@ -110,6 +127,11 @@ class Settings:
         }
         values.update({key: link.url for key, link in self.links.items()})
         return values
+
+    @property
+    def pending_links(self) -> frozenset[str]:
+        """Links whose real address staff have not set yet (url: null in config.yaml)."""
+        return frozenset(key for key, link in self.links.items() if link.pending)
 
     @property
     def placeholder_names(self) -> frozenset[str]:
@@ -156,7 +178,7 @@ def settings_from_mapping(
         raw,
         "",
         required={"agency", "links", "languages"},
-        optional={"paths", "matching", "telegram", "question_log"},
+        optional={"paths", "matching", "telegram", "question_log", "dated_answers"},
     )
     languages = tuple(reader.language_list(root["languages"], "languages"))
     agency = _read_agency(reader, root["agency"], languages)
@@ -215,6 +237,26 @@ def settings_from_mapping(
             log_raw.get("retention_days", 180), "question_log.retention_days", 1, 3650
         )
     )
+    dated_raw = reader.mapping(
+        root.get("dated_answers", {}),
+        "dated_answers",
+        optional={"review_after_days", "time_zone"},
+    )
+    dated_answers = DatedAnswerSettings(
+        review_after_days=reader.integer(
+            dated_raw.get("review_after_days", 365), "dated_answers.review_after_days", 1, 3650
+        ),
+        time_zone=reader.string(
+            dated_raw.get("time_zone", "Europe/Tirane"), "dated_answers.time_zone"
+        ),
+    )
+    try:
+        dated_answers.zone  # noqa: B018 - fail now, naming the key, not at the first question
+    except (ZoneInfoNotFoundError, ValueError):
+        raise reader.fail(
+            "dated_answers.time_zone",
+            f"{dated_answers.time_zone!r} is not a time zone (such as Europe/Tirane)",
+        ) from None
     return Settings(
         agency=agency,
         links=links,
@@ -225,6 +267,7 @@ def settings_from_mapping(
         telegram=telegram,
         question_log=question_log,
         source=source,
+        dated_answers=dated_answers,
     )
 
 
@@ -263,7 +306,8 @@ def _read_agency(reader: _Reader, raw: object, languages: tuple[str, ...]) -> Ag
 def _read_links(reader: _Reader, raw: object, languages: tuple[str, ...]) -> dict[str, Link]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f"{reader.source}: links: expected a mapping of link names")
-    links = {}
+    links: dict[str, Link] = {}
+    stand_ins: dict[str, str] = {}
     for key, value in raw.items():
         name = f"links.{key}"
         if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", key):
@@ -273,7 +317,23 @@ def _read_links(reader: _Reader, raw: object, languages: tuple[str, ...]) -> dic
                 f"{reader.source}: {name}: the name is taken by agency.{key}'s "
                 "placeholder; choose another"
             )
-        link = reader.mapping(value, name, required={"url", "label"})
+        link = reader.mapping(value, name, required={"url", "label"}, optional={"until_set"})
+        if link["url"] is None:
+            # The address is not known yet: the button opens another link meanwhile.
+            if "until_set" not in link:
+                raise reader.fail(
+                    f"{name}.url",
+                    "is empty; give the address, or name in until_set the link the button "
+                    "opens until the address is known (for example until_set: website)",
+                )
+            stand_ins[key] = reader.string(link["until_set"], f"{name}.until_set")
+            links[key] = Link(
+                key=key,
+                url="",
+                labels=reader.translations(link["label"], f"{name}.label", languages),
+                pending=True,
+            )
+            continue
         url = reader.string(link["url"], f"{name}.url")
         # Telegram's URL buttons open only http(s) addresses; a mailto: or tel: button makes
         # the whole message fail (BUTTON_URL_INVALID). E-mail and phone go in the text.
@@ -285,6 +345,15 @@ def _read_links(reader: _Reader, raw: object, languages: tuple[str, ...]) -> dic
         links[key] = Link(
             key=key, url=url, labels=reader.translations(link["label"], f"{name}.label", languages)
         )
+    for key, stand_in in stand_ins.items():
+        other = links.get(stand_in)
+        if other is None or other.pending:
+            raise reader.fail(
+                f"links.{key}.until_set",
+                f"{stand_in!r} is not a link with an address "
+                f"(links with one: {', '.join(k for k, v in links.items() if not v.pending)})",
+            )
+        links[key] = Link(key=key, url=other.url, labels=other.labels, pending=True)
     return links
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Literal
 
 from bot.config import Settings
 from bot.core.knowledge import Entry, KnowledgeBase
 from bot.core.knowledge_state import LoadedKnowledge
 from bot.core.locales import Locales
-from bot.core.matcher import Match
+from bot.core.matcher import Match, utc_now
 from bot.core.telegram_html import escape, html_to_plain
 from bot.core.text import normalise
 
@@ -101,6 +102,7 @@ class Dialog:
     locales: Locales
     knowledge: Callable[[], LoadedKnowledge]  # the snapshot served now (changes on reload)
     bot_username: str = field(default="")
+    clock: Callable[[], datetime] = field(default=utc_now)  # when dated entries expire
 
     # ----- languages -------------------------------------------------------------------
     def supported(self, lang: str | None) -> str | None:
@@ -150,13 +152,13 @@ class Dialog:
             buttons = self._menu_buttons(lang) if match.smalltalk == "greeting" else ()
             return Reply(self._t(lang, match.smalltalk), lang, "smalltalk", buttons, match=match)
         if match.status == "answer" and match.entry_id:
-            entry = knowledge.entry(match.entry_id)
+            entry = self._served(knowledge, match.entry_id)
             if entry is not None:
                 return replace(
                     self.entry_reply(entry, lang, knowledge), match=match, ask_feedback=True
                 )
         if match.status in ("answer", "suggest") and match.candidates:
-            choices = [knowledge.entry(c.entry_id) for c in match.candidates]
+            choices = [self._served(knowledge, c.entry_id) for c in match.candidates]
             rows = tuple(
                 (Button(entry.title(lang), action=f"e:{entry.id}"),)
                 for entry in choices
@@ -180,12 +182,12 @@ class Dialog:
 
     def entry_reply(self, entry: Entry, lang: str, knowledge: KnowledgeBase) -> Reply:
         """One entry's answer with its link buttons and 'see also' buttons."""
-        text, answer_lang = entry.answer(lang)
+        text, answer_lang = entry.answer(lang, self.settings.pending_links)
         rows: list[tuple[Button, ...]] = []
         link_buttons = [self._link_button(name, lang) for name in entry.links]
         rows.extend(_pairs([b for b in link_buttons if b is not None]))
         for related_id in entry.related:
-            related = knowledge.entry(related_id)
+            related = self._served(knowledge, related_id)
             if related is not None:
                 rows.append((Button(f"➡️ {related.title(lang)}", action=f"e:{related.id}"),))
         return Reply(text, answer_lang, "answer", tuple(rows), entry_id=entry.id)
@@ -193,7 +195,7 @@ class Dialog:
     def show_entry(self, entry_id: str, lang: str) -> Reply:
         """An entry by id (a button press or a deep link); the topics if it no longer exists."""
         knowledge = self.knowledge().knowledge
-        entry = knowledge.entry(entry_id)
+        entry = self._served(knowledge, entry_id)
         if entry is None:
             topics = self.topics(lang)
             return replace(topics, text=f"{self._t(lang, 'entry_missing')}\n\n{topics.text}")
@@ -214,11 +216,11 @@ class Dialog:
             ids = [c.entry_ids[0] for c in snapshot.knowledge.categories][:limit]
         results = []
         for entry_id in ids:
-            entry = snapshot.knowledge.entry(entry_id)
+            entry = self._served(snapshot.knowledge, entry_id)
             if entry is None:
                 continue
             reply = self.entry_reply(entry, reply_lang, snapshot.knowledge)
-            answer_text, _ = entry.answer(reply_lang)
+            answer_text, _ = entry.answer(reply_lang, self.settings.pending_links)
             description = " ".join(html_to_plain(answer_text).split())[:120]
             results.append(InlineResult(entry.id, entry.title(reply_lang), description, reply))
         return results
@@ -227,7 +229,7 @@ class Dialog:
     def welcome(self, lang: str, payload: str | None = None) -> Reply:
         """/start, or /start <entry-id> from a deep link."""
         if payload:
-            entry = self.knowledge().knowledge.entry(payload.strip().lower())
+            entry = self._served(self.knowledge().knowledge, payload.strip().lower())
             if entry is not None:
                 return self.show_entry(entry.id, lang)
         return Reply(self._t(lang, "welcome"), lang, "welcome", self._menu_buttons(lang))
@@ -266,7 +268,10 @@ class Dialog:
     def register(self, lang: str) -> Reply:
         button = self._link_button("ngo_registration", lang)
         rows = ((button,),) if button else ()
-        return Reply(self._t(lang, "register"), lang, "register", rows)
+        # Until staff set the form's address, the button opens the website: say so.
+        pending = "ngo_registration" in self.settings.pending_links
+        text = self._t(lang, "register_until_form_set" if pending else "register")
+        return Reply(text, lang, "register", rows)
 
     def ask_prompt(self, lang: str) -> Reply:
         return Reply(self._t(lang, "ask_prompt"), lang, "prompt")
@@ -304,12 +309,13 @@ class Dialog:
         category = knowledge.category(key)
         if category is None:
             return self.topics(lang)
-        pages = max(1, -(-len(category.entry_ids) // ENTRIES_PER_PAGE))
+        served = [i for i in category.entry_ids if self._served(knowledge, i) is not None]
+        pages = max(1, -(-len(served) // ENTRIES_PER_PAGE))
         page = min(max(page, 0), pages - 1)
-        shown = category.entry_ids[page * ENTRIES_PER_PAGE : (page + 1) * ENTRIES_PER_PAGE]
+        shown = served[page * ENTRIES_PER_PAGE : (page + 1) * ENTRIES_PER_PAGE]
         rows: list[tuple[Button, ...]] = []
         for entry_id in shown:
-            entry = knowledge.entry(entry_id)
+            entry = self._served(knowledge, entry_id)
             if entry is not None:
                 rows.append((Button(entry.title(lang), action=f"e:{entry.id}"),))
         paging = []
@@ -370,6 +376,13 @@ class Dialog:
             handler = menus.get(rest)
             return handler(lang) if handler else None
         return None
+
+    def _served(self, knowledge: KnowledgeBase, entry_id: str) -> Entry | None:
+        """The entry if it exists and has not expired (an expired entry counts as absent)."""
+        entry = knowledge.entry(entry_id)
+        if entry is None or (entry.expires_at is not None and entry.is_expired(self.clock())):
+            return None
+        return entry
 
     # ----- buttons ---------------------------------------------------------------------
     def _menu_buttons(self, lang: str) -> tuple[tuple[Button, ...], ...]:

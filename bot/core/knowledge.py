@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -61,17 +62,33 @@ class Entry:
     related: tuple[str, ...] = ()  # ids of entries offered as "see also"
     file: str = ""
     line: int = 0
+    # Given instead of `answers` while one of `links` has no address yet in config.yaml.
+    answers_until_link_set: Mapping[str, str] = field(default_factory=dict)
+    reviewed: date | None = None  # the day staff last checked the answer
+    expires: date | None = None  # the last day the answer may be given
+    expires_at: datetime | None = None  # the instant it stops being served (end of `expires`)
 
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(self.answers)
 
-    def answer(self, lang: str) -> tuple[str, str]:
-        """The answer in `lang`, or in the entry's first language: (text, its language)."""
-        if lang in self.answers:
-            return self.answers[lang], lang
-        first = next(iter(self.answers))
-        return self.answers[first], first
+    def answer(self, lang: str, pending_links: frozenset[str] = frozenset()) -> tuple[str, str]:
+        """The answer in `lang`, or in the entry's first language: (text, its language).
+
+        `pending_links` names the links of config.yaml that have no address yet: if this
+        entry shows one of them, the answer that says what its button really opens is given.
+        """
+        answers = self.answers
+        if self.answers_until_link_set and pending_links.intersection(self.links):
+            answers = self.answers_until_link_set
+        if lang in answers:
+            return answers[lang], lang
+        first = next(iter(answers))
+        return answers[first], first
+
+    def is_expired(self, now: datetime) -> bool:
+        """True from the end of the `expires:` day on: the bot no longer gives this answer."""
+        return self.expires_at is not None and now >= self.expires_at
 
     def title(self, lang: str) -> str:
         """A short label for buttons: the entry's first question in that language."""
@@ -128,11 +145,13 @@ def load_knowledge_base(
     *,
     placeholders: PlaceholderValues | None = None,
     link_names: frozenset[str] | None = None,
+    time_zone: tzinfo = UTC,
 ) -> KnowledgeBase:
     """Load every faq/*.yaml file in `directory`.
 
     `placeholders` gives, per language, the values answers may name as {name}; `link_names`
-    the links in config.yaml. Raises KnowledgeBaseError listing every error found.
+    the links in config.yaml; `time_zone` the agency's, in which an `expires:` day ends.
+    Raises KnowledgeBaseError listing every error found.
     """
     folder = Path(directory)
     if not folder.is_dir():
@@ -141,7 +160,7 @@ def load_knowledge_base(
     if not files:
         raise KnowledgeBaseError([Problem(str(folder), 0, "the folder has no .yaml files")])
     parsed = [_parse_file(path, display_name(path, folder)) for path in files]
-    return _assemble(parsed, str(folder), placeholders or {}, link_names)
+    return _assemble(parsed, str(folder), placeholders or {}, link_names, time_zone)
 
 
 def display_name(path: Path, folder: Path) -> str:
@@ -200,6 +219,14 @@ def _parse_file(path: Path, name: str) -> _ParsedFile:
             None,
             None,
             [Problem(name, line, message + (f". {hint}" if hint else ""))],
+        )
+    except ValueError as error:  # PyYAML builds dates itself: 2025-13-45 raises ValueError
+        return _ParsedFile(
+            name,
+            path.stem,
+            None,
+            None,
+            [Problem(name, 0, f"a date that does not exist ({error}); write it as YYYY-MM-DD")],
         )
     problems = _duplicate_keys(root, name)
     return _ParsedFile(name, path.stem, data, root, problems)
@@ -337,7 +364,7 @@ def _value_kind(value: Any) -> str:
 def _schema_problems(parsed: _ParsedFile) -> list[Problem]:
     validator = jsonschema.Draft202012Validator(faq_schema())
     problems = []
-    for error in validator.iter_errors(parsed.data):
+    for error in validator.iter_errors(_dates_as_text(parsed.data)):
         path = list(error.absolute_path)
         where = _describe_path(path)
         prefix = f"{where}: " if where else ""
@@ -395,6 +422,28 @@ def _schema_problems(parsed: _ParsedFile) -> list[Problem]:
     return problems
 
 
+def _dates_as_text(data: Any) -> Any:
+    """The data with YAML dates (reviewed: 2025-06-13) as text, as the JSON Schema sees them."""
+    if isinstance(data, dict):
+        return {key: _dates_as_text(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_dates_as_text(item) for item in data]
+    if isinstance(data, date):
+        return data.isoformat()[:10]
+    return data
+
+
+def _as_date(value: Any) -> date | None:
+    """A schema-checked date (a YAML date or "YYYY-MM-DD" text), or None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
 def _fill_placeholders(text: str, values: Mapping[str, str], on_unknown: list[str]) -> str:
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -411,6 +460,7 @@ def _assemble(
     source: str,
     placeholders: PlaceholderValues,
     link_names: frozenset[str] | None,
+    time_zone: tzinfo,
 ) -> KnowledgeBase:
     problems: list[Problem] = []
     for parsed in parsed_files:
@@ -452,32 +502,35 @@ def _assemble(
             for lang in [*raw["questions"], *raw["answer"]]:
                 if lang not in all_languages:
                     all_languages.append(lang)
-            answers = {}
-            for lang, text in raw["answer"].items():
-                answer_line = _line_of(parsed.root, ["entries", index, "answer", lang])
-                unknown: list[str] = []
-                values = placeholders.get(lang) or next(iter(placeholders.values()), {})
-                filled = _fill_placeholders(text.strip(), values, unknown)
-                for name in dict.fromkeys(unknown):
-                    known = ", ".join("{" + n + "}" for n in sorted(known_names)) or "none"
-                    problems.append(
-                        Problem(
-                            parsed.name,
-                            answer_line,
-                            f"answer.{lang}: unknown placeholder {{{name}}} (known: {known})",
-                            entry_id,
+            answers: dict[str, dict[str, str]] = {}
+            for key in ("answer", "answer_until_link_set"):
+                answers[key] = {}
+                for lang, text in raw.get(key, {}).items():
+                    answer_line = _line_of(parsed.root, ["entries", index, key, lang])
+                    unknown: list[str] = []
+                    values = placeholders.get(lang) or next(iter(placeholders.values()), {})
+                    filled = _fill_placeholders(text.strip(), values, unknown)
+                    for name in dict.fromkeys(unknown):
+                        known = ", ".join("{" + n + "}" for n in sorted(known_names)) or "none"
+                        problems.append(
+                            Problem(
+                                parsed.name,
+                                answer_line,
+                                f"{key}.{lang}: unknown placeholder {{{name}}} (known: {known})",
+                                entry_id,
+                            )
                         )
-                    )
-                for html_problem in html_problems(filled):
-                    problems.append(
-                        Problem(
-                            parsed.name,
-                            answer_line,
-                            f"answer.{lang}: Telegram would reject this answer: {html_problem}",
-                            entry_id,
+                    for html_problem in html_problems(filled):
+                        problems.append(
+                            Problem(
+                                parsed.name,
+                                answer_line,
+                                f"{key}.{lang}: Telegram would reject this answer: {html_problem}",
+                                entry_id,
+                            )
                         )
-                    )
-                answers[lang] = filled
+                    answers[key][lang] = filled
+            expires = _as_date(raw.get("expires"))
             for link in raw.get("links", []):
                 if link_names is not None and link not in link_names:
                     known = ", ".join(sorted(link_names)) or "none"
@@ -495,12 +548,16 @@ def _assemble(
                     questions={
                         lang: tuple(q.strip() for q in qs) for lang, qs in raw["questions"].items()
                     },
-                    answers=answers,
+                    answers=answers["answer"],
                     category=parsed.key,
                     links=tuple(raw.get("links", [])),
                     related=tuple(raw.get("related", [])),
                     file=parsed.name,
                     line=line,
+                    answers_until_link_set=answers["answer_until_link_set"],
+                    reviewed=_as_date(raw.get("reviewed")),
+                    expires=expires,
+                    expires_at=_end_of_day(expires, time_zone),
                 )
             )
             ids.append(entry_id)
@@ -556,3 +613,10 @@ def _assemble(
         warnings=tuple(sorted(problems)),
         source=source,
     )
+
+
+def _end_of_day(day: date | None, time_zone: tzinfo) -> datetime | None:
+    """Midnight after `day` in `time_zone`: the instant an entry expiring that day stops."""
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=time_zone)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase, load_knowledge_base
-from bot.core.matcher import Matcher
+from bot.core.matcher import Matcher, utc_now
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,23 @@ class LoadedKnowledge:
     loaded_at: float = field(default_factory=time.time)
 
 
-def build_knowledge(settings: Settings, faq_dir: Path | None = None) -> LoadedKnowledge:
-    """Load and validate the FAQ folder and index it. Raises KnowledgeBaseError."""
+def build_knowledge(
+    settings: Settings,
+    faq_dir: Path | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> LoadedKnowledge:
+    """Load and validate the FAQ folder and index it. Raises KnowledgeBaseError.
+
+    `clock` (aware datetimes; default: the real time) decides when dated entries expire.
+    """
     knowledge = load_knowledge_base(
         faq_dir or settings.faq_dir,
         placeholders={lang: settings.placeholders(lang) for lang in settings.languages},
         link_names=frozenset(settings.links),
+        time_zone=settings.dated_answers.zone,
     )
-    return LoadedKnowledge(knowledge, Matcher(knowledge, settings.matching))
+    return LoadedKnowledge(knowledge, Matcher(knowledge, settings.matching, clock=clock or utc_now))
 
 
 class KnowledgeHolder:

@@ -9,7 +9,9 @@ within ambiguity_margin of it; from suggest_threshold the best entries are offer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from bot.config import MatchingSettings
@@ -53,12 +55,24 @@ class Match:
         return self.best.score if self.best else 0.0
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Matcher:
-    def __init__(self, knowledge: KnowledgeBase, settings: MatchingSettings) -> None:
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        settings: MatchingSettings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.knowledge = knowledge
         self.settings = settings
+        self.clock = clock  # entries past their `expires:` day are left out, as if absent
         self._entry_ids = [entry.id for entry in knowledge]
         self._index = SearchIndex([entry.questions for entry in knowledge])
+        self._dated = [entry for entry in knowledge if entry.expires_at is not None]
 
     def rank(self, question: str, limit: int = 5) -> list[Candidate]:
         """Entries by score for the whole message, best first (at most `limit`).
@@ -102,10 +116,14 @@ class Matcher:
         return Match("fallback", (), best, lang)
 
     def _rank_words(self, words: list[str], limit: int) -> list[Candidate]:
+        # Checked at every question, so an entry stops at its expiry without a reload.
+        now = self.clock() if self._dated else None
+        expired = {e.id for e in self._dated if now is not None and e.is_expired(now)}
         return [
             Candidate(self._entry_ids[scored.index], round(scored.score, 1))
-            for scored in self._index.search(words, limit)
-        ]
+            for scored in self._index.search(words, limit + len(expired))
+            if self._entry_ids[scored.index] not in expired
+        ][:limit]
 
 
 def _question_words(question: str) -> list[str]:

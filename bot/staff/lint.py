@@ -7,10 +7,13 @@ confuse matching, and variants that do not find their own entry.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot.config import DatedAnswerSettings
+from bot.core.dated import dated_entries
 from bot.core.knowledge import Problem
 from bot.core.knowledge_state import LoadedKnowledge
 from bot.core.text import normalise
@@ -21,13 +24,65 @@ SCHEMA_LINE = "# yaml-language-server: $schema="
 CONFUSABLE_SIMILARITY = 92
 
 
-def lint_warnings(loaded: LoadedKnowledge, faq_dir: Path) -> list[Problem]:
-    """Every warning for an already-loaded knowledge base, sorted by file and line."""
+def lint_warnings(
+    loaded: LoadedKnowledge,
+    faq_dir: Path,
+    *,
+    dated: DatedAnswerSettings | None = None,
+    pending_links: frozenset[str] = frozenset(),
+    now: datetime | None = None,
+) -> list[Problem]:
+    """Every warning for an already-loaded knowledge base, sorted by file and line.
+
+    `dated` (config.yaml's dated_answers) and `now` (default: the matcher's clock) flag
+    expired and long-unreviewed entries; `pending_links` names links without an address.
+    """
     warnings = list(loaded.knowledge.warnings)
     warnings.extend(_schema_line_warnings(faq_dir))
     warnings.extend(_confusable_variants(loaded))
     warnings.extend(_self_test(loaded))
+    warnings.extend(_dated_warnings(loaded, dated or DatedAnswerSettings(), now))
+    warnings.extend(_pending_link_warnings(loaded, pending_links))
     return sorted(set(warnings))
+
+
+def _dated_warnings(
+    loaded: LoadedKnowledge, dated: DatedAnswerSettings, now: datetime | None
+) -> list[Problem]:
+    review_after = timedelta(days=dated.review_after_days)
+    moment = now or loaded.matcher.clock()
+    warnings = []
+    for item in dated_entries(loaded.knowledge, moment, review_after, dated.zone):
+        if item.state == "expired":
+            message = (
+                f"expired on {item.expires}: the bot no longer gives this answer; update it "
+                "and its expires: date, or remove the entry"
+            )
+        else:
+            message = (
+                f"last reviewed on {item.reviewed}, more than {dated.review_after_days} days "
+                "ago: check the answer against the facts and update reviewed:"
+            )
+        warnings.append(Problem(item.file, item.line, message, item.entry_id, "warning"))
+    return warnings
+
+
+def _pending_link_warnings(loaded: LoadedKnowledge, pending_links: frozenset[str]) -> list[Problem]:
+    warnings = []
+    for entry in loaded.knowledge:
+        unset = sorted(pending_links.intersection(entry.links))
+        if unset and not entry.answers_until_link_set:
+            warnings.append(
+                Problem(
+                    entry.file,
+                    entry.line,
+                    f"the link {unset[0]!r} has no address yet in config.yaml, so its button "
+                    "opens another page: add answer_until_link_set saying what it opens",
+                    entry.id,
+                    "warning",
+                )
+            )
+    return warnings
 
 
 def _schema_line_warnings(faq_dir: Path) -> list[Problem]:
@@ -92,12 +147,15 @@ def _confusable_variants(loaded: LoadedKnowledge) -> list[Problem]:
 
 def _self_test(loaded: LoadedKnowledge) -> list[Problem]:
     warnings = []
+    now = loaded.matcher.clock()
     for entry_id, _lang, text in _variants(loaded):
+        entry = loaded.knowledge.entry(entry_id)
+        assert entry is not None
+        if entry.is_expired(now):
+            continue  # not served any more: _dated_warnings says so
         match = loaded.matcher.match(text)
         if match.smalltalk is not None or match.entry_id == entry_id:
             continue
-        entry = loaded.knowledge.entry(entry_id)
-        assert entry is not None
         if match.status == "answer" and match.entry_id:
             found = f"finds entry {match.entry_id!r} instead (score {match.score:.0f})"
         elif match.status == "suggest":
