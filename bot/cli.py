@@ -278,7 +278,7 @@ def _report(
         return EXIT_PROBLEMS
     knowledge = build_knowledge(settings, args.faq)
     with QuestionLog.from_settings(settings) as log:
-        report = build_report(log, knowledge, since)
+        report = build_report(log, knowledge, since, dated=settings.dated_answers)
     print(render_report(report, args.format), file=stdout)
     return EXIT_OK
 

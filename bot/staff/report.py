@@ -27,6 +27,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from rapidfuzz import fuzz
 
+from bot.config import DatedAnswerSettings
+from bot.core.dated import DatedEntry, dated_entries
 from bot.core.knowledge_state import LoadedKnowledge
 from bot.core.locales import Locales
 from bot.storage.question_log import ANSWER, FALLBACK, SUGGEST, LoggedQuestion
@@ -100,6 +102,8 @@ class Report:
     never_asked: tuple[str, ...]  # entries of the knowledge base nobody was given
     unanswered: tuple[Cluster, ...]  # fallback: nothing matched
     low_confidence: tuple[Cluster, ...]  # suggest: "did you mean" was offered
+    # Entries past their expires: day (no longer served) or not reviewed for too long.
+    dated: tuple[DatedEntry, ...] = ()
 
     @property
     def fallback_share(self) -> float:
@@ -128,8 +132,13 @@ def build_report(
     now: datetime | None = None,
     *,
     similarity_threshold: float = SIMILARITY_THRESHOLD,
+    dated: DatedAnswerSettings | None = None,
 ) -> Report:
-    """The report over questions asked in the `since` period up to `now` (UTC)."""
+    """The report over questions asked in the `since` period up to `now` (UTC).
+
+    With a knowledge base it also lists expired and stale entries, by `dated` (config.yaml's
+    dated_answers; default: its defaults), as of `now`.
+    """
     until = now or datetime.now(UTC)
     start = until - since
     if isinstance(source, QuestionSource):
@@ -148,6 +157,14 @@ def build_report(
     entries = _entry_usage(asked, knowledge)
     shown = {usage.entry_id for usage in entries if usage.asked}
     never_asked = tuple(e.id for e in knowledge.knowledge if e.id not in shown) if knowledge else ()
+    dated = dated or DatedAnswerSettings()
+    to_check = (
+        dated_entries(
+            knowledge.knowledge, until, timedelta(days=dated.review_after_days), dated.zone
+        )
+        if knowledge
+        else []
+    )
     return Report(
         since=start,
         until=until,
@@ -164,6 +181,7 @@ def build_report(
         low_confidence=cluster_questions(
             [q for q in asked if q.outcome == SUGGEST], knowledge, similarity_threshold
         ),
+        dated=tuple(to_check),
     )
 
 
@@ -287,6 +305,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_per_language": "Questions per language",
         "table_outcomes": "Outcomes",
         "table_removed": "(no longer in the FAQ)",
+        "table_dated": "Dated answers to check (faq/: reviewed:, expires:)",
+        "dated_expired": "expired {day}, no longer served",
+        "dated_stale": "last reviewed {day}",
     },
     "sq": {
         "report_title": "Raporti i pyetjeve",
@@ -328,6 +349,9 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_per_language": "Pyetje sipas gjuhës",
         "table_outcomes": "Rezultatet",
         "table_removed": "(nuk është më në FAQ)",
+        "table_dated": "Përgjigje me datë për t'u kontrolluar (faq/: reviewed:, expires:)",
+        "dated_expired": "skadoi më {day}, nuk jepet më",
+        "dated_stale": "kontrolluar për herë të fundit më {day}",
     },
 }
 _LOCALES = Locales(_TEXTS, fallback_language="en")
@@ -482,6 +506,10 @@ def _render_table(report: Report, lang: str) -> str:
         out.append(_entry_header(lang))
         out.extend(_entry_row(usage, lang) for usage in report.negative_feedback)
 
+    if report.dated:
+        out.extend(_heading(_t(lang, "table_dated")))
+        out.extend(f"  {_dated_label(item, lang)}" for item in report.dated)
+
     out.extend(_heading(_t(lang, "table_outcomes")))
     out.extend(f"  {count:>6}  {outcome}" for outcome, count in report.outcomes.items())
     out.extend(_heading(_t(lang, "table_per_language")))
@@ -493,6 +521,14 @@ def _render_table(report: Report, lang: str) -> str:
         bar = "#" * (round(count / busiest * bar_width) if busiest else 0)
         out.append(f"  {day.isoformat()}  {count:>6}  {bar}".rstrip())
     return "\n".join(out) + "\n"
+
+
+def _dated_label(item: DatedEntry, lang: str) -> str:
+    if item.state == "expired":
+        state = _t(lang, "dated_expired", day=item.expires)
+    else:
+        state = _t(lang, "dated_stale", day=item.reviewed)
+    return f"{item.entry_id}: {state} ({item.file}:{item.line})"
 
 
 def _heading(title: str) -> list[str]:
@@ -571,6 +607,15 @@ def _render_csv(report: Report, lang: str) -> str:
         for usage in report.entries
     )
     rows.extend({"section": "never_asked", "key": entry_id} for entry_id in report.never_asked)
+    rows.extend(
+        {
+            "section": "dated",
+            "key": item.entry_id,
+            "label": item.state,
+            "value": str(item.expires if item.state == "expired" else item.reviewed),
+        }
+        for item in report.dated
+    )
     for section, clusters in (
         ("unanswered", report.unanswered),
         ("low_confidence", report.low_confidence),
@@ -636,6 +681,15 @@ def report_as_dict(report: Report) -> dict[str, Any]:
             for u in report.entries
         ],
         "never_asked": list(report.never_asked),
+        "dated": [
+            {
+                "id": item.entry_id,
+                "state": item.state,
+                "reviewed": item.reviewed.isoformat() if item.reviewed else None,
+                "expires": item.expires.isoformat() if item.expires else None,
+            }
+            for item in report.dated
+        ],
         "unanswered": [cluster(c) for c in report.unanswered],
         "low_confidence": [cluster(c) for c in report.low_confidence],
     }
