@@ -87,7 +87,9 @@ INFORMAL_IMPERATIVES = {"Regjistro", "Hap", "Fillo", "Shfleto", "Ndrysho", "Ring
 CALQUES = ("në një kohë", "nuk është i përfshirë", "punojnë me mjedisin", "ta konfirmoj nëse")
 # After a preposition or a possessive article the acronym takes its case ending
 # (i/e AMSHC-së, AMSHC-në, nga AMSHC-ja); the bare form only names the acronym itself.
-UNDECLINED_AMSHC = re.compile(r"\b(i|e|të|së|nga|pranë|kontaktoni|ta)\s+(<b>)?AMSHC\b(?!-)", re.I)
+UNDECLINED_AMSHC = re.compile(
+    r"\b(i|e|të|së|në|nga|pranë|kontaktoni|ta)\s+(<b>)?AMSHC\b(?!-)", re.I
+)
 
 
 def _albanian_texts(loaded: LoadedKnowledge) -> list[tuple[str, str]]:
@@ -100,6 +102,7 @@ def _albanian_texts(loaded: LoadedKnowledge) -> list[tuple[str, str]]:
         for lang, text in answers.items()
         if lang == "sq"
     ]
+    texts.extend((f"{entry.id} title", entry.title("sq")) for entry in loaded.knowledge)
     locales = load_locales(("sq", "en"))
     texts.extend((f"locale {key}", text) for key, text in locales.texts["sq"].items())
     settings = load_settings(REPO / "config.yaml", environ={})
