@@ -463,10 +463,15 @@ def chart_svg(chart: Chart) -> str:
         drawing.add(series.name, values)  # type: ignore[arg-type]
     # pygal builds the tree with lxml when it is installed, else with xml.etree
     root: Any = drawing.render_tree()
+    chart_id = root.get("id", "chart")
     for parent in root.iter():
         for child in list(parent):
             if isinstance(child.tag, str) and child.tag.endswith("script"):
                 parent.remove(child)
+            elif child.get("id"):
+                # pygal repeats ids such as "activate-serie-0" in every chart (its script
+                # uses them); ids must be unique in the page.
+                child.set("id", f"{chart_id}-{child.get('id')}")
     root.set("role", "img")
     root.set("aria-label", chart.title)
     root.set("class", f"{root.get('class', '')} chart".strip())
@@ -629,7 +634,7 @@ def _table(table: Table, key: str) -> str:
             else:
                 lines = str(value).split("\n")
                 inner = (
-                    "".join(f'<span class="sample">{_text(line)}</span>' for line in lines)
+                    "\n".join(f'<span class="sample">{_text(line)}</span>' for line in lines)
                     if len(lines) > 1
                     else _text(lines[0])
                 )
