@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -379,10 +380,23 @@ def report_sections(report: Report, t: Texts) -> list[Section]:
 
 def charts_available() -> bool:
     try:
-        import pygal  # noqa: F401
+        _import_pygal()
     except ImportError:
         return False
     return True
+
+
+def _import_pygal() -> None:
+    import pygal
+
+    # pygal adds an import hook for its map plugins (pygal.maps.*, not used here) that lacks
+    # find_spec, so every later failed import anywhere in the process warns (ImportWarning).
+    # Taken out again; the charts do not need it.
+    sys.meta_path[:] = [
+        finder
+        for finder in sys.meta_path
+        if not (type(finder).__module__ == pygal.__name__ and hasattr(finder, "find_module"))
+    ]
 
 
 def _legend_columns(chart: Chart) -> int:
@@ -394,6 +408,7 @@ def _legend_columns(chart: Chart) -> int:
 
 def chart_svg(chart: Chart) -> str:
     """The chart as inline SVG (pygal), without pygal's script and with a text alternative."""
+    _import_pygal()
     import pygal
     from pygal.etree import etree
     from pygal.style import Style
