@@ -8,62 +8,42 @@ The page is a list of sections, each built by one function of `SECTIONS` from th
 a heading, an optional chart, an optional table and a line for when there is nothing to
 show. A new kind of data in the report gets its section by adding a function there.
 
-Charts are drawn by pygal (pure Python, SVG): light enough to be an ordinary dependency,
-and SVG stays sharp on a phone and on paper. Without pygal the page still has every table
-and says how to get the charts.
+Charts are drawn by pygal (bot/staff/report_charts.py): pure Python, light enough to be an
+ordinary dependency. Without pygal the page still has every table and says how to get the
+charts.
 """
 
 from __future__ import annotations
 
 import html
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
 
 from bot.core.locales import Locales
 from bot.staff.report import Cluster, EntryUsage, Report
+from bot.staff.report_charts import PALETTE, Chart, Series, chart_svg, charts_available
 from bot.storage.question_log import ANSWER, FALLBACK, SUGGEST
-
-ChartKind = Literal["stacked_bar", "line", "hbar", "stacked_hbar", "pie"]
 
 # Outcomes in the order staff read them; any other outcome a later version logs (such as a
 # hand-over to staff) follows, named by its locale text "html_outcome_<name>" if there is one.
 OUTCOME_ORDER = (ANSWER, SUGGEST, FALLBACK, "smalltalk")
-# Okabe-Ito colours: told apart with every common kind of colour blindness, and in print.
+# Okabe-Ito colours, as the charts' palette; each outcome keeps its colour in every chart.
 OUTCOME_COLOURS = {
     ANSWER: "#009E73",
     SUGGEST: "#E69F00",
     FALLBACK: "#D55E00",
     "smalltalk": "#999999",
 }
-OTHER_COLOURS = ("#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+OTHER_COLOURS = PALETTE
 HELPFUL_COLOUR, NOT_HELPFUL_COLOUR = "#009E73", "#D55E00"
 # Bars beyond this many make a chart unreadable on a phone; the tables list them all.
 TOP_ENTRIES = 10
 TITLE_WIDTH = 48
-CHART_WIDTH = 800
 
 
 # ----- the page as data ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Series:
-    name: str
-    values: tuple[float | None, ...]
-    colour: str | None = None
-
-
-@dataclass(frozen=True)
-class Chart:
-    kind: ChartKind
-    title: str
-    labels: tuple[str, ...]  # one per value of each series (pie: one per series)
-    series: tuple[Series, ...]
-    percent: bool = False  # values are shares 0-1, shown as percentages
 
 
 @dataclass(frozen=True)
@@ -373,126 +353,6 @@ SECTIONS: list[SectionBuilder] = [
 
 def report_sections(report: Report, t: Texts) -> list[Section]:
     return [section for build in SECTIONS if (section := build(report, t)) is not None]
-
-
-# ----- charts ---------------------------------------------------------------------------
-
-
-def charts_available() -> bool:
-    try:
-        _import_pygal()
-    except ImportError:
-        return False
-    return True
-
-
-def _import_pygal() -> None:
-    import pygal
-
-    # pygal adds an import hook for its map plugins (pygal.maps.*, not used here) that lacks
-    # find_spec, so every later failed import anywhere in the process warns (ImportWarning).
-    # Taken out again; the charts do not need it.
-    sys.meta_path[:] = [
-        finder
-        for finder in sys.meta_path
-        if not (type(finder).__module__ == pygal.__name__ and hasattr(finder, "find_module"))
-    ]
-
-
-def _legend_columns(chart: Chart) -> int:
-    # pygal gives each legend column an equal share of the width and lets long names
-    # overlap: as many columns as the longest name leaves room for.
-    longest = max((len(series.name) for series in chart.series), default=1)
-    return max(1, min(len(chart.series), 4, CHART_WIDTH // (40 + 9 * longest)))
-
-
-def chart_svg(chart: Chart) -> str:
-    """The chart as inline SVG (pygal), without pygal's script and with a text alternative."""
-    _import_pygal()
-    import pygal
-    from pygal.etree import etree
-    from pygal.style import Style
-
-    palette = OTHER_COLOURS
-    colours = tuple(s.colour or palette[n % len(palette)] for n, s in enumerate(chart.series))
-    style = Style(
-        background="transparent",
-        plot_background="transparent",
-        foreground="#222222",
-        foreground_strong="#111111",
-        foreground_subtle="#666666",
-        colors=colours,
-        font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-        label_font_size=13,
-        major_label_font_size=13,
-        legend_font_size=14,
-        value_font_size=13,
-        tooltip_font_size=13,
-    )
-    options: dict[str, Any] = {
-        "style": style,
-        "js": [],  # no script from outside (pygal's default loads its tooltips from the web)
-        "disable_xml_declaration": True,
-        "width": CHART_WIDTH,
-        "height": 400,
-        "show_title": False,  # the section's heading names it
-        "legend_at_bottom": True,
-        "legend_at_bottom_columns": _legend_columns(chart),
-        "truncate_legend": -1,
-        "print_values": False,
-        "margin": 10,
-    }
-    legend_rows = -(-len(chart.series) // _legend_columns(chart))
-    if legend_rows > 1:
-        # pygal leaves room for one row of the legend only
-        options["margin_bottom"] = 10 + 26 * (legend_rows - 1)
-    if chart.percent:
-        options["value_formatter"] = lambda value: f"{value:.0%}"
-        options["range"] = (0, 1)
-    if chart.kind == "pie":
-        options["print_values"] = True
-        drawing = pygal.Pie(inner_radius=0.45, **options)
-    else:
-        kinds = {
-            "stacked_bar": pygal.StackedBar,
-            "line": pygal.Line,
-            "hbar": pygal.HorizontalBar,
-            "stacked_hbar": pygal.HorizontalStackedBar,
-        }
-        extra: dict[str, Any] = {}
-        if chart.kind in ("stacked_bar", "line") and len(chart.labels) > 10:
-            extra = {"x_label_rotation": 40, "show_minor_x_labels": False}
-            extra["x_labels_major_every"] = max(1, len(chart.labels) // 8)
-        if chart.kind in ("hbar", "stacked_hbar"):
-            options["height"] = 120 + 36 * max(len(chart.labels), 1)
-            options["show_legend"] = len(chart.series) > 1
-        drawing = kinds[chart.kind](**options, **extra)
-        drawing.x_labels = list(chart.labels)
-        if chart.kind in ("hbar", "stacked_hbar"):
-            # pygal draws horizontal bars bottom-up; the first (largest) belongs on top.
-            drawing.x_labels = list(reversed(chart.labels))
-    for series in chart.series:
-        values = list(series.values)
-        if chart.kind in ("hbar", "stacked_hbar"):
-            values.reverse()
-        drawing.add(series.name, values)  # type: ignore[arg-type]
-    # pygal builds the tree with lxml when it is installed, else with xml.etree
-    root: Any = drawing.render_tree()
-    chart_id = root.get("id", "chart")
-    for parent in root.iter():
-        for child in list(parent):
-            if isinstance(child.tag, str) and child.tag.endswith("script"):
-                parent.remove(child)
-            elif child.get("id"):
-                # pygal repeats ids such as "activate-serie-0" in every chart (its script
-                # uses them); ids must be unique in the page.
-                child.set("id", f"{chart_id}-{child.get('id')}")
-    root.set("role", "img")
-    root.set("aria-label", chart.title)
-    root.set("class", f"{root.get('class', '')} chart".strip())
-    root.set("data-chart", chart.kind)
-    to_text: Any = etree.tostring
-    return str(to_text(root, encoding="unicode"))
 
 
 # ----- the page -------------------------------------------------------------------------
