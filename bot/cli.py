@@ -1,4 +1,4 @@
-"""The command line: python -m bot run | chat | ask | lint | eval | links | report.
+"""The command line: python -m bot run | chat | ask | lint | eval | links | report | export.
 
 This is the composition root: it reads the settings, builds the core and hands it to the
 adapter a command needs. Library errors become clear messages and a non-zero exit code.
@@ -69,8 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="what users asked: unanswered questions, popular entries, feedback"
     )
     report.add_argument("--since", default="30d", help="period, e.g. 7d, 30d, 12h (default 30d)")
-    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
+    report.add_argument(
+        "--lang",
+        help="language of the texts (sq or en); default: en, and for html the bot's first language",
+    )
     report.add_argument("--faq", type=Path, help="folder of FAQ files")
+
+    export = commands.add_parser(
+        "export", help="the FAQ as web pages (one per language) or JSON, for a website"
+    )
+    export.add_argument("--format", choices=("html", "json"), default="html")
+    export.add_argument("--out", type=Path, required=True, help="folder to write the files to")
+    export.add_argument(
+        "--bot", help="the bot's Telegram username, for the 'open in Telegram' links"
+    )
+    export.add_argument("--faq", type=Path, help="folder of FAQ files")
     return parser
 
 
@@ -247,11 +261,13 @@ def _eval(
 def _links(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
+    from bot.staff.faq_export import deep_link
+
     dialog = _dialog(args, settings)
     username = args.bot.lstrip("@")
     for entry in dialog.knowledge().knowledge:
         print(
-            f"https://t.me/{username}?start={entry.id}\t{entry.title(settings.default_language)}",
+            f"{deep_link(username, entry.id)}\t{entry.title(settings.default_language)}",
             file=stdout,
         )
     return EXIT_OK
@@ -276,10 +292,47 @@ def _report(
             file=stderr,
         )
         return EXIT_PROBLEMS
+    if args.lang is not None and args.lang not in settings.languages:
+        print(f"--lang {args.lang}: the bot speaks {', '.join(settings.languages)}", file=stderr)
+        return EXIT_USAGE
     knowledge = build_knowledge(settings, args.faq)
     with QuestionLog.from_settings(settings) as log:
         report = build_report(log, knowledge, since, dated=settings.dated_answers)
-    print(render_report(report, args.format), file=stdout)
+    if args.format == "html":
+        from bot.core.locales import load_locales
+        from bot.staff.report_html import render_html_report
+
+        lang = args.lang or settings.default_language
+        stdout.write(render_html_report(report, load_locales(settings.languages), lang))
+        return EXIT_OK
+    print(render_report(report, args.format, args.lang or "en"), file=stdout)
+    return EXIT_OK
+
+
+def _export(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from bot.core.knowledge_state import build_knowledge
+    from bot.core.locales import load_locales
+    from bot.staff.faq_export import ExportError, write_export
+
+    knowledge = build_knowledge(settings, args.faq).knowledge
+    username = args.bot.lstrip("@") if args.bot else None
+    if username is None:
+        print(
+            "No --bot USERNAME: the pages have no 'open in Telegram' links. Give the bot's "
+            "Telegram username to add them.",
+            file=stderr,
+        )
+    try:
+        written = write_export(
+            knowledge, settings, load_locales(settings.languages), args.out, args.format, username
+        )
+    except ExportError as error:
+        print(f"export: {error}", file=stderr)
+        return EXIT_PROBLEMS
+    for path in written:
+        print(path, file=stdout)
     return EXIT_OK
 
 
@@ -291,6 +344,7 @@ _COMMANDS = {
     "eval": _eval,
     "links": _links,
     "report": _report,
+    "export": _export,
 }
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 from telegram.request import BaseRequest, RequestData
 
-from bot.core.telegram_html import MESSAGE_LIMIT, html_problems, plain_length
+from bot.core.telegram_html import MESSAGE_LIMIT, html_problems, html_to_plain, plain_length
 
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijkl"
 BOT_ID = 123456789
@@ -36,6 +36,8 @@ BOT_USERNAME = "ascs_faq_test_bot"
 MAX_POLL_SECONDS = 1.0
 CALLBACK_DATA_LIMIT = 64
 CALLBACK_ANSWER_LIMIT = 200
+CAPTION_LIMIT = 1024
+UPLOAD_LIMIT = 50 * 1024 * 1024  # bots may send files up to 50 MB
 BUTTON_URL = re.compile(r"^(https?|tg)://\S+$")
 BOT_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 COMMAND_SCOPES = frozenset(
@@ -98,6 +100,15 @@ class Call:
     @property
     def ok(self) -> bool:
         return self.status == 200
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file sent with a call (multipart/form-data), as Telegram receives it."""
+
+    filename: str
+    content: bytes
+    mimetype: str
 
 
 @dataclass
@@ -352,6 +363,39 @@ class FakeBotApi:
         venue = {"location": location, "title": params["title"], "address": params["address"]}
         return self._message(chat_id, venue=venue, location=location)
 
+    # ----- files (sendDocument) -----------------------------------------------------
+
+    def _sendDocument(self, params: Json) -> Json:
+        chat_id = self._reachable(_chat_id(params))
+        document = params.get("document")
+        if not isinstance(document, UploadedFile):
+            raise TelegramRefusal(400, "Bad Request: there is no document in the request")
+        if not document.content:
+            raise TelegramRefusal(400, "Bad Request: file must be non-empty")
+        if len(document.content) > UPLOAD_LIMIT:
+            raise TelegramRefusal(413, "Request Entity Too Large")
+        content: Json = {
+            "document": {
+                "file_id": f"doc{len(self.calls)}",
+                "file_unique_id": f"u{len(self.calls)}",
+                "file_name": document.filename,
+                "mime_type": document.mimetype,
+                "file_size": len(document.content),
+            }
+        }
+        if params.get("caption"):
+            _check_caption(params)
+            content["caption"] = params["caption"]
+        return self._message(chat_id, **content)
+
+    def documents(self, chat_id: int | None = None) -> list[UploadedFile]:
+        """The files delivered with sendDocument (to one chat), oldest first."""
+        return [
+            c.params["document"]
+            for c in self.calls_of("sendDocument")
+            if chat_id is None or _chat_id(c.params) == chat_id
+        ]
+
     def _editMessageText(self, params: Json) -> Json | bool:
         _check_text(params, "text")
         markup = _check_markup(params.get("reply_markup"))
@@ -460,6 +504,17 @@ def _check_text(params: Json, name: str) -> None:
         raise TelegramRefusal(400, "Bad Request: message is too long")
 
 
+def _check_caption(params: Json) -> None:
+    caption = params["caption"]
+    if params.get("parse_mode") == "HTML":
+        problems = [p for p in html_problems(caption) if "characters; Telegram allows" not in p]
+        if problems:
+            raise TelegramRefusal(400, f"Bad Request: can't parse entities: {problems[0]}")
+        caption = html_to_plain(caption)
+    if len(caption) > CAPTION_LIMIT:
+        raise TelegramRefusal(400, "Bad Request: message caption is too long")
+
+
 def _check_markup(markup: Any) -> Any:
     """An inline keyboard as Telegram accepts it (returned as received), or None."""
     if markup is None:
@@ -529,7 +584,13 @@ class FakeBotApiServer:
         if request.content_type == "application/json":
             params.update(await request.json())
         elif request.can_read_body:
-            params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+            for key, value in (await request.post()).items():
+                if isinstance(value, str):
+                    params[key] = value
+                elif isinstance(value, web.FileField):
+                    params[key] = UploadedFile(
+                        value.filename, value.file.read(), value.content_type
+                    )
         status, body = await self.api.handle(
             request.match_info["token"], request.match_info["method"], params
         )
@@ -566,7 +627,12 @@ class FakeBotApiRequest(BaseRequest):
         match = re.search(r"/bot([^/]+)/(\w+)$", url)
         if match is None:
             raise AssertionError(f"not a Bot API URL: {url}")
-        params = request_data.json_parameters if request_data is not None else {}
+        params: dict[str, Any] = {}
+        if request_data is not None:
+            params.update(request_data.json_parameters)
+            for name, (filename, content, mimetype) in request_data.multipart_data.items():
+                data = content if isinstance(content, bytes) else content.read()
+                params[name] = UploadedFile(filename or name, data, mimetype)
         status, body = await self.api.handle(match.group(1), match.group(2), params)
         return status, json.dumps(body).encode()
 

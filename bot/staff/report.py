@@ -104,6 +104,8 @@ class Report:
     low_confidence: tuple[Cluster, ...]  # suggest: "did you mean" was offered
     # Entries past their expires: day (no longer served) or not reviewed for too long.
     dated: tuple[DatedEntry, ...] = ()
+    # every day of the period, UTC: outcome -> questions (the HTML report's charts)
+    per_day_outcomes: tuple[tuple[date, Mapping[str, int]], ...] = ()
 
     @property
     def fallback_share(self) -> float:
@@ -149,6 +151,9 @@ def build_report(
     outcomes = Counter(q.outcome for q in asked)
     languages = Counter(q.lang or "?" for q in asked)
     days = Counter(q.asked_at.astimezone(UTC).date() for q in asked)
+    day_outcomes: dict[date, Counter[str]] = {}
+    for q in asked:
+        day_outcomes.setdefault(q.asked_at.astimezone(UTC).date(), Counter())[q.outcome] += 1
     first_day, last_day = start.astimezone(UTC).date(), until.astimezone(UTC).date()
     per_day = tuple(
         (first_day + timedelta(days=n), days[first_day + timedelta(days=n)])
@@ -182,6 +187,9 @@ def build_report(
             [q for q in asked if q.outcome == SUGGEST], knowledge, similarity_threshold
         ),
         dated=tuple(to_check),
+        per_day_outcomes=tuple(
+            (day, dict(sorted(day_outcomes.get(day, Counter()).items()))) for day, _ in per_day
+        ),
     )
 
 
@@ -669,6 +677,9 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         "fallback_share": round(report.fallback_share, 4),
         "outcomes": dict(report.outcomes),
         "per_day": [{"date": d.isoformat(), "questions": n} for d, n in report.per_day],
+        "per_day_outcomes": [
+            {"date": d.isoformat(), "outcomes": dict(c)} for d, c in report.per_day_outcomes
+        ],
         "per_language": [{"lang": code, "questions": n} for code, n in report.per_language],
         "entries": [
             {

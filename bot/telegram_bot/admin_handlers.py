@@ -1,4 +1,4 @@
-"""Staff commands in Telegram (/stats, /unanswered, /reload) and the admins' notices when
+"""Staff commands in Telegram (/stats, /unanswered, /report, /reload) and the admins' notices when
 an edit of faq/ is loaded or rejected.
 
 Admins are the Telegram user ids of `telegram.admin_ids` (config.yaml or BOT_ADMIN_IDS).
@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, InputFile, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -25,9 +26,11 @@ from bot.staff.report import (
     SUMMARY_PERIOD,
     Report,
     build_report,
+    parse_since,
     stats_summary,
     unanswered_summary,
 )
+from bot.staff.report_html import render_html_report
 from bot.telegram_bot.handlers import BotServices, note_outcome, services, user_language
 from bot.telegram_bot.staff_notices import reload_notice, staff_command_descriptions
 
@@ -69,6 +72,38 @@ async def _reply_with_report(
         build_report, svc.question_source, svc.knowledge.current, SUMMARY_PERIOD
     )
     await message.reply_text(summarise(report, lang))
+
+
+# The period of /report without an argument: long enough for the charts to show a trend.
+REPORT_PERIOD = timedelta(days=30)
+
+
+async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/report [period]: the HTML report with charts, as a file (the same page as
+    `python -m bot report --format html`)."""
+    note_outcome("staff_report")
+    svc = services(context)
+    message = update.effective_message
+    if message is None:
+        return
+    lang = user_language(update, svc)
+    if svc.question_source is None:
+        await message.reply_text(svc.dialog.locales.text(lang, "staff_no_log"))
+        return
+    try:
+        period = parse_since(context.args[0]) if context.args else REPORT_PERIOD
+    except ValueError:
+        await message.reply_text(svc.dialog.locales.text(lang, "html_report_bad_period"))
+        return
+    built = await asyncio.to_thread(
+        build_report, svc.question_source, svc.knowledge.current, period
+    )
+    page = await asyncio.to_thread(render_html_report, built, svc.dialog.locales, lang)
+    start, end = (moment.strftime("%Y-%m-%d") for moment in (built.since, built.until))
+    await message.reply_document(
+        InputFile(page.encode("utf-8"), filename=f"report-{start}-{end}.html"),
+        caption=svc.dialog.locales.text(lang, "html_report_caption", start=start, end=end),
+    )
 
 
 async def reload_faq(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -113,6 +113,7 @@ def staff_handlers(application: TelegramApplication) -> list[CommandHandler[Any,
     return [
         CommandHandler("stats", admin_handlers.stats, filters=staff_only),
         CommandHandler("unanswered", admin_handlers.unanswered, filters=staff_only),
+        CommandHandler("report", admin_handlers.report, filters=staff_only),
         CommandHandler("reload", admin_handlers.reload_faq, filters=staff_only),
     ]
 
