@@ -336,6 +336,29 @@ def never_asked_section(report: Report, t: Texts) -> Section:
     )
 
 
+def dated_section(report: Report, t: Texts) -> Section | None:
+    """Entries past their expires: day or not reviewed for too long (dated answers)."""
+    if not report.dated:
+        return None
+    return Section(
+        "dated",
+        t("html_dated_heading"),
+        table=Table(
+            (t("html_col_entry"), t("html_col_state"), t("html_col_file")),
+            tuple(
+                (
+                    item.entry_id,
+                    t("html_dated_expired", day=item.expires)
+                    if item.state == "expired"
+                    else t("html_dated_stale", day=item.reviewed),
+                    f"{item.file}:{item.line}",
+                )
+                for item in report.dated
+            ),
+        ),
+    )
+
+
 # In page order. Later parts of the report (tickets, suggested variants, stale entries)
 # add their builder here; a builder returning None leaves its section out.
 SECTIONS: list[SectionBuilder] = [
@@ -348,6 +371,7 @@ SECTIONS: list[SectionBuilder] = [
     low_confidence_section,
     unhelpful_section,
     never_asked_section,
+    dated_section,
 ]
 
 

@@ -7,7 +7,8 @@ import io
 import json
 import re
 import sys
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 
 from bot.cli import main
 from bot.config import load_settings
+from bot.core.dated import DatedEntry
 from bot.core.knowledge_state import LoadedKnowledge, build_knowledge
 from bot.core.locales import Locales, load_locales
 from bot.staff.report import Report, build_report, render_report
@@ -274,6 +276,28 @@ def test_a_new_section_is_one_function_added_to_the_list(
     (section,) = [s for s in elements(tree, "section") if s.get("data-section") == "tickets"]
     assert "13 questions, no tickets" in text_of(section)
     assert "#tickets" in [a.get("href") for a in elements(tree, "a")]
+
+
+def test_expired_and_stale_entries_are_listed_for_staff_to_check(
+    report: Report, locales: Locales
+) -> None:
+    dated = (
+        DatedEntry("call-18", "expired", date(2026, 1, 5), date(2026, 3, 1), "faq/news.yaml", 12),
+        DatedEntry("office-hours", "stale", date(2024, 2, 1), None, "faq/contact.yaml", 40),
+    )
+    tree = parse_page(render_html_report(replace(report, dated=dated), locales, "en"))
+    (section,) = [s for s in elements(tree, "section") if s.get("data-section") == "dated"]
+    cells = [text_of(td) for td in elements(section, "td")]
+    assert cells == [
+        "call-18",
+        "expired on 2026-03-01, no longer given",
+        "faq/news.yaml:12",
+        "office-hours",
+        "last reviewed on 2024-02-01",
+        "faq/contact.yaml:40",
+    ]
+    plain = parse_page(render_html_report(report, locales, "en"))
+    assert "dated" not in [s.get("data-section") for s in elements(plain, "section")]
 
 
 # ----- the command line -----------------------------------------------------------------------
