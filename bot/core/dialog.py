@@ -113,8 +113,10 @@ class Dialog:
     def reply_language(
         self, *, chosen: str | None = None, detected: str | None = None, hint: str | None = None
     ) -> str:
-        """The user's choice beats the question's language, which beats Telegram's language."""
-        for lang in (chosen, detected, hint):
+        """A question clearly in one language is answered in it (someone who chose English
+        and asks in Albanian reads Albanian); the language chosen with /language decides
+        menus and questions with no clear language; Telegram's language comes last."""
+        for lang in (detected, chosen, hint):
             supported = self.supported(lang)
             if supported:
                 return supported
@@ -128,9 +130,16 @@ class Dialog:
 
     # ----- questions -------------------------------------------------------------------
     def reply_to_question(
-        self, text: str, *, chosen_lang: str | None = None, hint_lang: str | None = None
+        self,
+        text: str,
+        *,
+        chosen_lang: str | None = None,
+        hint_lang: str | None = None,
+        forced_lang: str | None = None,
     ) -> Reply:
-        """The reply to a free-text question (answer, suggestions or fallback)."""
+        """The reply to a free-text question (answer, suggestions or fallback).
+
+        `forced_lang` (the command line's --lang) beats even the question's language."""
         snapshot = self.knowledge()
         if not normalise(text):
             lang = self.reply_language(chosen=chosen_lang, hint=hint_lang)
@@ -139,7 +148,9 @@ class Dialog:
             )
         question = text[:LONG_QUESTION_CHARS]
         match = snapshot.matcher.match(question)
-        lang = self.reply_language(chosen=chosen_lang, detected=match.lang, hint=hint_lang)
+        lang = self.supported(forced_lang) or self.reply_language(
+            chosen=chosen_lang, detected=match.lang, hint=hint_lang
+        )
         reply = self._reply_to_match(match, lang, snapshot.knowledge)
         if len(text) > LONG_QUESTION_CHARS:
             reply = replace(reply, text=f"{self._t(lang, 'long_question')}\n\n{reply.text}")
