@@ -220,7 +220,8 @@ def _lint(
     errors = sum(w.severity == "error" for w in warnings)
     variants = sum(len(v) for e in knowledge for v in e.questions.values())
     print(
-        f"{'ERRORS' if errors else 'OK'}: {len(knowledge)} entries, {variants} question variants in "
+        f"{'ERRORS' if errors else 'OK'}: {len(knowledge)} entries, "
+        f"{variants} question variants in "
         f"{len(knowledge.categories)} topics ({', '.join(knowledge.languages)}); "
         f"{errors} error(s), {len(warnings) - errors} warning(s).",
         file=stdout,

@@ -14,9 +14,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.core.knowledge import Problem
+from bot.core.knowledge import Entry, Problem
 from bot.core.knowledge_state import LoadedKnowledge
-from bot.core.knowledge import Entry
 from bot.core.synonyms import SYNONYMS_FILE
 from bot.core.text import normalise
 
