@@ -109,6 +109,13 @@ class Matcher:
         if not ranked:
             return Match("fallback", (), None, lang, unknown=unknown)
         best = ranked[0]
+        if best.score < 100 and any(
+            self._glossary.is_not_in_base(word) and self._index.resolve(word).confidence < 1
+            for word in self._read_synonyms(words)
+        ):
+            # About a subject staff listed as not in the knowledge base (faq/synonyms.yaml):
+            # the nearest entry would be a confident wrong answer.
+            return Match("fallback", (), best, lang, unknown=unknown)
         if best.score < 100 and all(is_function_word(word) for word in words):
             # "what is the", "ku jeni ju": too little to answer on, whatever the scores
             # say; but an entry that stands out ("ku jeni ju": the address) is offered.

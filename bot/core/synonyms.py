@@ -7,6 +7,12 @@ first one (canonicalisation), so "imell" finds the variants written with "email"
 "NGO" those written with "OJF". Words are compared folded and normalised (bot.core.text),
 so "shoqatë" and "shoqate", "osht" and "është" are the same word; inflected forms are
 listed as words of their own ("shoqata", "shoqatën"), since a stemmer would guess.
+
+The same file lists, under `not_in_base`, subjects people ask the agency about that the
+knowledge base does not answer: a question about one of them gets the honest "I don't know
+this, ask the agency" rather than the nearest entry's answer, which would be wrong with
+confidence ("how do I register an NGO at court" is not the NGO database). A word there is
+ignored once an entry's question uses it.
 """
 
 from __future__ import annotations
@@ -46,11 +52,13 @@ class SynonymGroup:
 @dataclass(frozen=True)
 class Glossary:
     groups: tuple[SynonymGroup, ...] = ()
+    not_in_base: tuple[str, ...] = ()  # subjects the knowledge base does not answer
     _phrases: dict[tuple[str, ...], str] = field(default_factory=dict, repr=False, compare=False)
     _longest: int = field(default=0, repr=False, compare=False)
     _heads: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _by_stem: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _nearest: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
+    _missing_stems: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         phrases: dict[tuple[str, ...], str] = {}
@@ -68,9 +76,25 @@ class Glossary:
                 for stem in (stem_albanian(phrase[0]), stem_english(phrase[0])):
                     by_stem.setdefault(stem, head)
         object.__setattr__(self, "_by_stem", by_stem)
+        object.__setattr__(
+            self,
+            "_missing_stems",
+            frozenset(
+                stem
+                for word in self.not_in_base
+                for folded in normalise(word).split()
+                for stem in (stem_albanian(folded), stem_english(folded))
+            ),
+        )
 
     def __bool__(self) -> bool:
-        return bool(self._phrases)
+        return bool(self._phrases or self._missing_stems)
+
+    def is_not_in_base(self, word: str) -> bool:
+        """Whether a normalised word is (a form of) a subject listed under `not_in_base`."""
+        return bool(self._missing_stems) and (
+            stem_albanian(word) in self._missing_stems or stem_english(word) in self._missing_stems
+        )
 
     def canonical_words(self, words: Sequence[str]) -> list[str]:
         """Normalised words with each glossary word or phrase replaced by its group's head;
@@ -183,7 +207,8 @@ def load_glossary(path: Path, name: str) -> tuple[Glossary, list[Problem]]:
             )
         if kept:
             groups.append(SynonymGroup(tuple(kept), name, line))
-    return Glossary(tuple(groups)), problems
+    missing = tuple(str(word) for word in parsed.data.get("not_in_base") or [])
+    return Glossary(tuple(groups), missing), problems
 
 
 def _value_of(root: Any, key: str) -> Any:

@@ -31,6 +31,7 @@ def lint_warnings(loaded: LoadedKnowledge, faq_dir: Path) -> list[Problem]:
     warnings.extend(_schema_line_warnings(faq_dir))
     warnings.extend(_confusable_variants(loaded))
     warnings.extend(_synonym_collisions(loaded))
+    warnings.extend(_answered_after_all(loaded, faq_dir))
     warnings.extend(_self_test(loaded, faq_dir))
     return sorted(set(warnings))
 
@@ -131,6 +132,42 @@ def _synonym_collisions(loaded: LoadedKnowledge) -> list[Problem]:
             )
         )
     return errors
+
+
+def _answered_after_all(loaded: LoadedKnowledge, faq_dir: Path) -> list[Problem]:
+    """Words listed as not in the knowledge base that an entry's questions now use."""
+    glossary = loaded.knowledge.synonyms
+    if not glossary.not_in_base:
+        return []
+    used: dict[str, str] = {}  # normalised word -> an entry whose questions use it
+    for entry_id, _lang, text in _variants(loaded):
+        for word in normalise(text).split():
+            used.setdefault(word, entry_id)
+    path = faq_dir / SYNONYMS_FILE
+    lines = path.read_text(encoding="utf-8").split("\n") if path.is_file() else []
+    warnings = []
+    for word in glossary.not_in_base:
+        folded = normalise(word)
+        if folded not in used:
+            continue
+        line = next(
+            (
+                n
+                for n, text in enumerate(lines, 1)
+                if text.strip().lstrip("- ").strip("\"'") == word
+            ),
+            1,
+        )
+        warnings.append(
+            Problem(
+                f"{faq_dir.name}/{SYNONYMS_FILE}",
+                line,
+                f"not_in_base: {word!r} is used by the questions of entry {used[folded]!r}, "
+                "so it no longer counts here; remove it from the list",
+                severity="warning",
+            )
+        )
+    return warnings
 
 
 def _variant_line(entry: Entry, text: str, faq_dir: Path, cache: dict[str, list[str]]) -> int:

@@ -249,3 +249,25 @@ def test_inline_search_lists_matching_entries(dialog: Dialog) -> None:
     assert results[0].entry_id == "phone-number"
     assert results[0].description
     assert dialog.search("")  # an empty inline query still offers something
+
+
+def test_a_question_about_a_subject_not_in_the_base_gets_the_contacts_not_an_answer(
+    tmp_path: Path,
+) -> None:
+    from tests.factories import CONTACT_FAQ, GRANTS_FAQ
+
+    glossary = "synonyms:\n  - [telefon, phone]\nnot_in_base:\n  - drejtor\n  - director\n"
+    dialog, _ = make_dialog(
+        tmp_path,
+        {"contact.yaml": CONTACT_FAQ, "grants.yaml": GRANTS_FAQ, "synonyms.yaml": glossary},
+    )
+    for question, lang in (
+        ("cili eshte numri i telefonit te drejtorit", "sq"),
+        ("what is the director's phone number", "en"),
+    ):
+        reply = dialog.reply_to_question(question)
+        assert (reply.kind, reply.lang) == ("fallback", lang), question
+        text = html_to_plain(reply.text)
+        assert "04 22 355 69" in text
+        assert "info@amshc.gov.al" in text
+        assert "m:contact" in actions(reply)
