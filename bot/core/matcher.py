@@ -88,30 +88,25 @@ class Matcher:
         """Answer, suggest or fall back, with the question's language and small talk."""
         text = question[:MAX_QUESTION_CHARS]
         typed, words = _question_words(text)
-        # Chat abbreviations ("tel", "nr") and glossary words ("email", "ojf") are written
-        # alike in both languages: they tell nothing about the question's language.
-        clues = [
-            word
-            for was, word in zip(typed, words, strict=True)
-            if was not in LANGUAGE_NEUTRAL and not self._glossary.has(word)
-        ]
         reading = read_small_talk(words)
         if reading.kind is not None:
+            clues = self._language_clues(typed, words)
             lang = reading.lang or guess_language(text, clues, self._index.word_languages)
             return Match("answer", (), None, lang, reading.kind)
+        start = _start_of(reading.question, words)  # after a greeting ("hi, where are you")
         words = reading.question
-        if len(words) < len(clues):  # small talk before the question ("hi, where are you")
-            clues = clues[len(clues) - len(words) :]
+        clues = self._language_clues(typed[start : start + len(words)], words)
         lang = guess_language(text, clues, self._index.word_languages) or reading.lang
         settings = self.settings
-        ranked = self._rank_words(words, max(settings.max_suggestions, 2))
-        unknown = self._unknown_words(words)
+        read = self._read_synonyms(words)
+        ranked = self._rank_read(read, max(settings.max_suggestions, 2))
+        unknown = self._unknown_words(read)
         if not ranked:
             return Match("fallback", (), None, lang, unknown=unknown)
         best = ranked[0]
         if best.score < 100 and any(
             self._glossary.is_not_in_base(word) and self._index.resolve(word).confidence < 1
-            for word in self._read_synonyms(words)
+            for word in read
         ):
             # About a subject staff listed as not in the knowledge base (faq/synonyms.yaml):
             # the nearest entry would be a confident wrong answer.
@@ -142,9 +137,22 @@ class Matcher:
         return Match("fallback", (), best, lang, unknown=unknown)
 
     def _rank_words(self, words: list[str], limit: int) -> list[Candidate]:
+        return self._rank_read(self._read_synonyms(words), limit)
+
+    def _rank_read(self, read: list[str], limit: int) -> list[Candidate]:
         return [
             Candidate(self._entry_ids[scored.index], round(scored.score, 1))
-            for scored in self._index.search(self._read_synonyms(words), limit)
+            for scored in self._index.search(read, limit)
+        ]
+
+    def _language_clues(self, typed: list[str], words: list[str]) -> list[str]:
+        """The words that tell the language. Chat abbreviations ("tel", "nr") and glossary
+        words ("email", "ojf") are written alike in both languages: they tell nothing."""
+        glossary = self._glossary
+        return [
+            word
+            for was, word in zip(typed, words, strict=True)
+            if was not in LANGUAGE_NEUTRAL and not glossary.has(word)
         ]
 
     def _read_synonyms(self, words: list[str]) -> list[str]:
@@ -162,8 +170,8 @@ class Matcher:
             for word in read
         ]
 
-    def _unknown_words(self, words: list[str]) -> tuple[str, ...]:
-        read = self._read_synonyms(words)
+    def _unknown_words(self, read: list[str]) -> tuple[str, ...]:
+        """The words the knowledge base has nothing for, in a question read for synonyms."""
         return tuple(
             dict.fromkeys(
                 word
@@ -173,6 +181,14 @@ class Matcher:
                 and self._index.resolve(word).term is None
             )
         )
+
+
+def _start_of(part: list[str], words: list[str]) -> int:
+    """Where the slice `part` of `words` starts (small talk cuts only the two ends)."""
+    for start in range(len(words) - len(part) + 1):
+        if words[start : start + len(part)] == part:
+            return start
+    return 0
 
 
 def _question_words(question: str) -> tuple[list[str], list[str]]:
