@@ -113,10 +113,10 @@ class Dialog:
     def reply_language(
         self, *, chosen: str | None = None, detected: str | None = None, hint: str | None = None
     ) -> str:
-        """A question clearly in one language is answered in it (someone who chose English
-        and asks in Albanian reads Albanian); the language chosen with /language decides
-        menus and questions with no clear language; Telegram's language comes last."""
-        for lang in (detected, chosen, hint):
+        """The language of menus and commands: the user's choice (/language) beats the
+        language they last wrote in, which beats Telegram's. Replies to a question follow
+        the question's own language first (see `reply_to_question`)."""
+        for lang in (chosen, detected, hint):
             supported = self.supported(lang)
             if supported:
                 return supported
@@ -139,6 +139,9 @@ class Dialog:
     ) -> Reply:
         """The reply to a free-text question (answer, suggestions or fallback).
 
+        A question clearly in one language is answered in it (someone who chose English and
+        asks "ku osht zyra" reads Albanian); the language chosen with /language decides a
+        question with no clear language ("tel", "2019"), then Telegram's language.
         `forced_lang` (the command line's --lang) beats even the question's language."""
         snapshot = self.knowledge()
         if not normalise(text):
@@ -148,8 +151,10 @@ class Dialog:
             )
         question = text[:LONG_QUESTION_CHARS]
         match = snapshot.matcher.match(question)
-        lang = self.supported(forced_lang) or self.reply_language(
-            chosen=chosen_lang, detected=match.lang, hint=hint_lang
+        lang = (
+            self.supported(forced_lang)
+            or self.supported(match.lang)
+            or self.reply_language(chosen=chosen_lang, hint=hint_lang)
         )
         reply = self._reply_to_match(match, lang, snapshot.knowledge)
         if len(text) > LONG_QUESTION_CHARS:
@@ -216,7 +221,8 @@ class Dialog:
         question = text[:LONG_QUESTION_CHARS]
         if normalise(question):
             match = snapshot.matcher.match(question)
-            reply_lang = self.reply_language(chosen=lang, detected=match.lang)
+            # As for a question sent as a message: its own language first.
+            reply_lang = self.supported(match.lang) or self.reply_language(chosen=lang)
             if match.status == "fallback":
                 return []
             ids = [c.entry_id for c in snapshot.matcher.rank(question, limit)]
