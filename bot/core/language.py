@@ -22,6 +22,9 @@ def _split(text: str) -> list[str]:
 # not deleted before matching (in short questions they carry intent, and inverse
 # document frequency already keeps them from driving a match); they are used to guess
 # the language and to notice a question made of nothing else ("what is the").
+# "pls" is in both lists, since Albanian chats write it too: it tells no language. Chat
+# fillers ("guys", "wanna", "ma") are here so that, unknown to the knowledge base, they
+# stay silent instead of counting against the question.
 FUNCTION_WORDS: Mapping[str, frozenset[str]] = {
     "en": frozenset(
         _split("""a about after all also am an and any are as at be been before but by can could
