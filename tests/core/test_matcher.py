@@ -514,3 +514,12 @@ def test_ordinary_unknown_words_do_not_make_a_question_a_miss() -> None:
     matcher = Matcher(glossary_knowledge(not_in_base=NOT_IN_BASE), SETTINGS)
     match = matcher.match("adresa e zyres ju lutem shpejt")
     assert (match.status, match.entry_id) == ("answer", "office-address")
+
+
+def test_chat_thanks_is_small_talk(matcher: Matcher) -> None:
+    assert matcher.match("flm shumeee").smalltalk == "thanks"
+
+
+def test_a_greeting_before_a_gheg_question_still_finds_it(matcher: Matcher) -> None:
+    match = matcher.match("pershendetje, ku osht zyra juej")
+    assert (match.status, match.entry_id, match.lang) == ("answer", "office-address", "sq")
