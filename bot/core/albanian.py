@@ -133,7 +133,9 @@ def _participle(word: str) -> str:
         return word
     if word.endswith("ue") and not word.endswith(("gue", "que")):  # "aplikue", "punue"
         return word[:-2] + "uar"
-    if len(word) >= _MIN_PARTICIPLE and word.endswith("un"):  # Gheg -un for -ur: "pasun"
+    # Gheg -un for -ur ("pasun", "ardhun"); not after k or g, where "-un" is the definite
+    # accusative of a noun ("me publikun", with the public; "me shokun").
+    if len(word) >= _MIN_PARTICIPLE and word.endswith("un") and word[-3] not in "kg":
         return word[:-2] + "ur"
     if len(word) >= _MIN_PARTICIPLE and word.endswith("u"):  # Kosovo drops "-ar": "kriju"
         return word + "ar"
@@ -142,6 +144,8 @@ def _participle(word: str) -> str:
 
 def _collapse(match: re.Match[str]) -> str:
     letter = match.group(1)
+    if letter == "w":  # "www" of a web address
+        return match.group(0)
     # "ll" and "rr" are letters of their own in Albanian: "rrrruga" is "rruga".
     return letter * 2 if letter in "lr" else letter
 
