@@ -203,7 +203,7 @@ def _ask(
     for question in questions:
         if not question.strip() and not args.question:
             continue
-        reply = dialog.reply_to_question(question, chosen_lang=chosen)
+        reply = dialog.reply_to_question(question, forced_lang=chosen)
         if args.json:
             print(json.dumps(ask_result(question, reply), ensure_ascii=False), file=stdout)
         else:
@@ -233,14 +233,16 @@ def _lint(
     for warning in warnings:
         print(warning, file=stdout)
     knowledge = loaded.knowledge
+    errors = sum(w.severity == "error" for w in warnings)
     variants = sum(len(v) for e in knowledge for v in e.questions.values())
     print(
-        f"OK: {len(knowledge)} entries, {variants} question variants in "
+        f"{'ERRORS' if errors else 'OK'}: {len(knowledge)} entries, "
+        f"{variants} question variants in "
         f"{len(knowledge.categories)} topics ({', '.join(knowledge.languages)}); "
-        f"{len(warnings)} warning(s).",
+        f"{errors} error(s), {len(warnings) - errors} warning(s).",
         file=stdout,
     )
-    return EXIT_PROBLEMS if warnings and args.strict else EXIT_OK
+    return EXIT_PROBLEMS if errors or (warnings and args.strict) else EXIT_OK
 
 
 def _eval(

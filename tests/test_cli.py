@@ -111,16 +111,20 @@ def test_lint_warns_about_confusable_and_lost_variants(config: Path, tmp_path: P
     code, out, _ = run("--config", str(config), "lint", "--strict")
     assert code == 1
     assert "almost the same as 'office address'" in out
-    code, _, _ = run("--config", str(config), "lint")
-    assert code == 0  # warnings alone do not fail without --strict
+    # The same question in two entries takes one's answer away: an error, even without
+    # --strict, that names where both are.
+    code, out, _ = run("--config", str(config), "lint")
+    assert code == 1
+    assert "takes over 'office address' of entry 'office-address' at faq/contact.yaml:" in out
 
 
 def test_lint_warns_about_a_missing_schema_line(config: Path, tmp_path: Path) -> None:
     path = tmp_path / "faq" / "grants.yaml"
     path.write_text(path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
-    _, out, _ = run("--config", str(config), "lint")
+    code, out, _ = run("--config", str(config), "lint")
     assert "faq/grants.yaml:1" in out
     assert "yaml-language-server" in out
+    assert code == 0  # warnings alone do not fail without --strict
 
 
 def test_eval_scores_a_case_file_and_fails_below_the_bars(config: Path, tmp_path: Path) -> None:

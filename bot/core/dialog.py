@@ -115,7 +115,9 @@ class Dialog:
     def reply_language(
         self, *, chosen: str | None = None, detected: str | None = None, hint: str | None = None
     ) -> str:
-        """The user's choice beats the question's language, which beats Telegram's language."""
+        """The language of menus and commands: the user's choice (/language) beats the
+        language they last wrote in, which beats Telegram's. Replies to a question follow
+        the question's own language first (see `reply_to_question`)."""
         for lang in (chosen, detected, hint):
             supported = self.supported(lang)
             if supported:
@@ -130,9 +132,19 @@ class Dialog:
 
     # ----- questions -------------------------------------------------------------------
     def reply_to_question(
-        self, text: str, *, chosen_lang: str | None = None, hint_lang: str | None = None
+        self,
+        text: str,
+        *,
+        chosen_lang: str | None = None,
+        hint_lang: str | None = None,
+        forced_lang: str | None = None,
     ) -> Reply:
-        """The reply to a free-text question (answer, suggestions or fallback)."""
+        """The reply to a free-text question (answer, suggestions or fallback).
+
+        A question clearly in one language is answered in it (someone who chose English and
+        asks "ku osht zyra" reads Albanian); the language chosen with /language decides a
+        question with no clear language ("tel", "2019"), then Telegram's language.
+        `forced_lang` (the command line's --lang) beats even the question's language."""
         snapshot = self.knowledge()
         if not normalise(text):
             lang = self.reply_language(chosen=chosen_lang, hint=hint_lang)
@@ -141,7 +153,11 @@ class Dialog:
             )
         question = text[:LONG_QUESTION_CHARS]
         match = snapshot.matcher.match(question)
-        lang = self.reply_language(chosen=chosen_lang, detected=match.lang, hint=hint_lang)
+        lang = (
+            self.supported(forced_lang)
+            or self.supported(match.lang)
+            or self.reply_language(chosen=chosen_lang, hint=hint_lang)
+        )
         reply = self._reply_to_match(match, lang, snapshot.knowledge)
         if len(text) > LONG_QUESTION_CHARS:
             reply = replace(reply, text=f"{self._t(lang, 'long_question')}\n\n{reply.text}")
@@ -207,7 +223,8 @@ class Dialog:
         question = text[:LONG_QUESTION_CHARS]
         if normalise(question):
             match = snapshot.matcher.match(question)
-            reply_lang = self.reply_language(chosen=lang, detected=match.lang)
+            # As for a question sent as a message: its own language first.
+            reply_lang = self.supported(match.lang) or self.reply_language(chosen=lang)
             if match.status == "fallback":
                 return []
             ids = [c.entry_id for c in snapshot.matcher.rank(question, limit)]

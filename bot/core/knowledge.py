@@ -11,7 +11,7 @@ import difflib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from bot.core.synonyms import SYNONYMS_FILE, Glossary, load_glossary
 from bot.core.telegram_html import escape, html_problems
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "faq.schema.json"
@@ -113,6 +114,7 @@ class KnowledgeBase:
     languages: tuple[str, ...]
     warnings: tuple[Problem, ...] = ()
     source: str = ""
+    synonyms: Glossary = field(default_factory=Glossary)  # faq/synonyms.yaml
     _by_id: Mapping[str, Entry] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -156,11 +158,24 @@ def load_knowledge_base(
     folder = Path(directory)
     if not folder.is_dir():
         raise KnowledgeBaseError([Problem(str(folder), 0, "no such folder of FAQ files")])
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in (".yaml", ".yml") and p.is_file() and p.name != SYNONYMS_FILE
+    )
     if not files:
         raise KnowledgeBaseError([Problem(str(folder), 0, "the folder has no .yaml files")])
     parsed = [_parse_file(path, display_name(path, folder)) for path in files]
-    return _assemble(parsed, str(folder), placeholders or {}, link_names, time_zone)
+    glossary_path = folder / SYNONYMS_FILE
+    glossary, glossary_problems = load_glossary(glossary_path, display_name(glossary_path, folder))
+    try:
+        knowledge = _assemble(parsed, str(folder), placeholders or {}, link_names, time_zone)
+    except KnowledgeBaseError as error:
+        raise KnowledgeBaseError(sorted([*error.problems, *glossary_problems])) from None
+    problems = sorted([*knowledge.warnings, *glossary_problems])
+    if any(p.severity == "error" for p in problems):
+        raise KnowledgeBaseError(problems)
+    return replace(knowledge, synonyms=glossary, warnings=tuple(problems))
 
 
 def display_name(path: Path, folder: Path) -> str:
@@ -361,8 +376,8 @@ def _value_kind(value: Any) -> str:
     return "a text"
 
 
-def _schema_problems(parsed: _ParsedFile) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(faq_schema())
+def _schema_problems(parsed: _ParsedFile, schema: dict[str, Any] | None = None) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(schema or faq_schema())
     problems = []
     for error in validator.iter_errors(_dates_as_text(parsed.data)):
         path = list(error.absolute_path)
@@ -392,6 +407,12 @@ def _schema_problems(parsed: _ParsedFile) -> list[Problem]:
                 else " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
             )
             message = f"{prefix}expected {expected_name}, found {_value_kind(error.instance)}"
+            if expected == "string" and isinstance(error.instance, dict):
+                # "- ku ndodheni: ne Tirane?" is valid YAML: a mapping, not a question.
+                message += (
+                    "; a text containing ': ' is read as 'key: value': put the whole "
+                    'text in quotes ("ku ndodheni: ne Tirane?")'
+                )
         elif kind == "minItems":
             message = f"{prefix}the list is empty; give at least one item"
         elif kind == "minProperties":

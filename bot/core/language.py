@@ -22,6 +22,9 @@ def _split(text: str) -> list[str]:
 # not deleted before matching (in short questions they carry intent, and inverse
 # document frequency already keeps them from driving a match); they are used to guess
 # the language and to notice a question made of nothing else ("what is the").
+# "pls" is in both lists, since Albanian chats write it too: it tells no language. Chat
+# fillers ("guys", "wanna", "ma") are here so that, unknown to the knowledge base, they
+# stay silent instead of counting against the question.
 FUNCTION_WORDS: Mapping[str, frozenset[str]] = {
     "en": frozenset(
         _split("""a about after all also am an and any are as at be been before but by can could
@@ -29,14 +32,14 @@ FUNCTION_WORDS: Mapping[str, frozenset[str]] = {
         it its just know let like many may me might more most much must my need no not now
         of on or our out please she should so some tell than that the their them then there
         these they this those to too up us very want was we were what when where which who
-        whom whose why will with would yes you your yours u ur r pls plz im""")
+        whom whose why will with would yes you your yours u ur r pls im guys wanna gonna ya""")
     ),
     "sq": frozenset(
         _split("""a ai ajo apo ashtu ata ato atje atyre bej bejme deri desha dhe do dua duam duhet
         e edhe eshte i jam jane je jemi jeni jo ju juaj juve ka kam kane ke kemi keni kete
         ketu keto kjo ku kur kush ky me mbi me mua mund mundem mundet mundemi ndonje ne
         nese neve nga nje nuk ose pa pak per po pse qe sa saj se si shume ta te tek tij tuaj
-        une vetem cfare cila cilat cili cilet im nqs""")
+        une vetem cfare cila cilat cili cilet im nqs suaj tuaja tani ben ma pls""")
     ),
 }
 

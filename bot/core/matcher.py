@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from bot.config import MatchingSettings
+from bot.core.albanian import LANGUAGE_NEUTRAL, standard_albanian
 from bot.core.knowledge import KnowledgeBase
 from bot.core.language import guess_language, is_function_word
 from bot.core.search_index import SearchIndex
 from bot.core.smalltalk import SmallTalk, read_small_talk
-from bot.core.text import tokens
+from bot.core.text import typed_words
 
 __all__ = ["Candidate", "Match", "Matcher", "SmallTalk", "Status"]
 
@@ -45,6 +46,9 @@ class Match:
     best: Candidate | None  # the top candidate even when nothing was answered
     lang: str | None  # the question's language as far as it can tell, else None
     smalltalk: SmallTalk | None = None  # a greeting or thanks rather than a question
+    # Words of the question the knowledge base has nothing for (no variant, inflection,
+    # typo or synonym): what the bot does not know about, when it does not answer.
+    unknown: tuple[str, ...] = ()
 
     @property
     def entry_id(self) -> str | None:
@@ -71,7 +75,18 @@ class Matcher:
         self.settings = settings
         self.clock = clock  # entries past their `expires:` day are left out, as if absent
         self._entry_ids = [entry.id for entry in knowledge]
-        self._index = SearchIndex([entry.questions for entry in knowledge])
+        # Variants are indexed as the glossary reads them (faq/synonyms.yaml): each synonym
+        # as its group's first word, as questions are read before they are searched.
+        self._glossary = glossary = knowledge.synonyms
+        self._index = SearchIndex(
+            [
+                {
+                    lang: [glossary.canonical_text(v) for v in variants] if glossary else variants
+                    for lang, variants in entry.questions.items()
+                }
+                for entry in knowledge
+            ]
+        )
         self._dated = [entry for entry in knowledge if entry.expires_at is not None]
 
     def rank(self, question: str, limit: int = 5) -> list[Candidate]:
@@ -81,50 +96,120 @@ class Matcher:
         knowledge base and lower every entry's score alike, so the order hardly changes,
         and a knowledge base may well have entries about greetings or thanks.
         """
-        return self._rank_words(_question_words(question), limit)
+        return self._rank_words(_question_words(question)[1], limit)
 
     def match(self, question: str) -> Match:
         """Answer, suggest or fall back, with the question's language and small talk."""
         text = question[:MAX_QUESTION_CHARS]
-        words = _question_words(text)
+        typed, words = _question_words(text)
         reading = read_small_talk(words)
         if reading.kind is not None:
-            lang = reading.lang or guess_language(text, words, self._index.word_languages)
+            clues = self._language_clues(typed, words)
+            lang = reading.lang or guess_language(text, clues, self._index.word_languages)
             return Match("answer", (), None, lang, reading.kind)
+        start = _start_of(reading.question, words)  # after a greeting ("hi, where are you")
         words = reading.question
-        lang = guess_language(text, words, self._index.word_languages) or reading.lang
+        clues = self._language_clues(typed[start : start + len(words)], words)
+        lang = guess_language(text, clues, self._index.word_languages) or reading.lang
         settings = self.settings
-        ranked = self._rank_words(words, max(settings.max_suggestions, 2))
+        read = self._read_synonyms(words)
+        ranked = self._rank_read(read, max(settings.max_suggestions, 2))
+        unknown = self._unknown_words(read)
         if not ranked:
-            return Match("fallback", (), None, lang)
+            return Match("fallback", (), None, lang, unknown=unknown)
         best = ranked[0]
+        if best.score < 100 and any(
+            self._glossary.is_not_in_base(word) and self._index.resolve(word).confidence < 1
+            for word in read
+        ):
+            # About a subject staff listed as not in the knowledge base (faq/synonyms.yaml):
+            # the nearest entry would be a confident wrong answer.
+            return Match("fallback", (), best, lang, unknown=unknown)
         if best.score < 100 and all(is_function_word(word) for word in words):
-            # "what is the", "si mund te": nothing to go on, whatever the scores say.
-            return Match("fallback", (), best, lang)
+            # "what is the", "ku jeni ju": too little to answer on, whatever the scores
+            # say; but an entry that stands out ("ku jeni ju": the address) is offered.
+            if best.score >= settings.suggest_threshold:
+                choices = tuple(
+                    c
+                    for c in ranked[: settings.max_suggestions]
+                    if c.score >= settings.suggest_threshold
+                )
+                return Match("suggest", choices, best, lang, unknown=unknown)
+            return Match("fallback", (), best, lang, unknown=unknown)
         runner_up = ranked[1].score if len(ranked) > 1 else -1.0
         if best.score >= settings.answer_threshold and (
             best.score - runner_up > settings.ambiguity_margin
         ):
-            return Match("answer", (best,), best, lang)
+            return Match("answer", (best,), best, lang, unknown=unknown)
         if best.score >= settings.suggest_threshold:
             choices = tuple(
                 candidate
                 for candidate in ranked[: settings.max_suggestions]
                 if candidate.score >= settings.suggest_threshold
             )
-            return Match("suggest", choices, best, lang)
-        return Match("fallback", (), best, lang)
+            return Match("suggest", choices, best, lang, unknown=unknown)
+        return Match("fallback", (), best, lang, unknown=unknown)
 
     def _rank_words(self, words: list[str], limit: int) -> list[Candidate]:
+        return self._rank_read(self._read_synonyms(words), limit)
+
+    def _rank_read(self, read: list[str], limit: int) -> list[Candidate]:
         # Checked at every question, so an entry stops at its expiry without a reload.
         now = self.clock() if self._dated else None
         expired = {e.id for e in self._dated if now is not None and e.is_expired(now)}
         return [
             Candidate(self._entry_ids[scored.index], round(scored.score, 1))
-            for scored in self._index.search(words, limit + len(expired))
+            for scored in self._index.search(read, limit + len(expired))
             if self._entry_ids[scored.index] not in expired
         ][:limit]
 
+    def _language_clues(self, typed: list[str], words: list[str]) -> list[str]:
+        """The words that tell the language. Chat abbreviations ("tel", "nr") and glossary
+        words ("email", "ojf") are written alike in both languages: they tell nothing."""
+        glossary = self._glossary
+        return [
+            word
+            for was, word in zip(typed, words, strict=True)
+            if was not in LANGUAGE_NEUTRAL and not glossary.has(word)
+        ]
 
-def _question_words(question: str) -> list[str]:
-    return tokens(question[:MAX_QUESTION_CHARS])[:MAX_QUESTION_WORDS]
+    def _read_synonyms(self, words: list[str]) -> list[str]:
+        """Words as the glossary reads them. A word the index does not know that is an
+        unlisted form or a typo of a glossary word ("fondeve", "imeil") is read as its
+        group too: the index cannot catch it, since it holds the group's first word only."""
+        glossary = self._glossary
+        if not glossary:
+            return words
+        read = glossary.canonical_words(words)
+        return [
+            word
+            if glossary.is_head(word) or self._index.resolve(word).term is not None
+            else glossary.nearest_head(word) or word
+            for word in read
+        ]
+
+    def _unknown_words(self, read: list[str]) -> tuple[str, ...]:
+        """The words the knowledge base has nothing for, in a question read for synonyms."""
+        return tuple(
+            dict.fromkeys(
+                word
+                for word in read
+                if not is_function_word(word)
+                and not word.isdigit()
+                and self._index.resolve(word).term is None
+            )
+        )
+
+
+def _start_of(part: list[str], words: list[str]) -> int:
+    """Where the slice `part` of `words` starts (small talk cuts only the two ends)."""
+    for start in range(len(words) - len(part) + 1):
+        if words[start : start + len(part)] == part:
+            return start
+    return 0
+
+
+def _question_words(question: str) -> tuple[list[str], list[str]]:
+    """The words as typed (folded) and as read (bot.core.albanian), one for one."""
+    typed = typed_words(question[:MAX_QUESTION_CHARS])[:MAX_QUESTION_WORDS]
+    return typed, standard_albanian(typed)

@@ -11,6 +11,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from bot.core.albanian import standard_albanian
+
 _NON_WORD = re.compile(r"[^\w]+")
 _FOLD = str.maketrans({"ë": "e", "ç": "c", "Ë": "e", "Ç": "c"})
 # Letters that only Albanian (of the bot's languages) writes; a clue to the language.
@@ -33,8 +35,14 @@ def fold_diacritics(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Folded text with punctuation turned to single spaces."""
-    return " ".join(_NON_WORD.sub(" ", fold_diacritics(text)).replace("_", " ").split())
+    """Folded text with punctuation turned to single spaces, and chat, Gheg and Kosovo
+    Albanian read as standard Albanian (bot.core.albanian): "ku osht zyra" -> "ku eshte zyra"."""
+    return " ".join(standard_albanian(typed_words(text)))
+
+
+def typed_words(text: str) -> list[str]:
+    """The folded words as typed, before the chat and dialect forms are read."""
+    return _NON_WORD.sub(" ", fold_diacritics(text)).replace("_", " ").split()
 
 
 def tokens(text: str) -> list[str]:

@@ -1,8 +1,11 @@
-"""Checks a knowledge base beyond loading: confusable variants and the self-test.
+"""Checks a knowledge base beyond loading: confusable variants, thieves and the self-test.
 
 Loading already rejects broken files (bot.core.knowledge); lint adds warnings that staff should
 act on: missing translations, question variants so alike across two entries that they
-confuse matching, and variants that do not find their own entry.
+confuse matching, and variants that do not find their own entry. Two findings are errors
+(`python -m bot lint` exits 1): a variant that takes over another entry's variant (that
+question now gets the wrong answer, or a choice instead of its answer), and a synonym group
+that makes two entries' variants the same question.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from rapidfuzz import fuzz, process
 
 from bot.config import DatedAnswerSettings
 from bot.core.dated import dated_entries
-from bot.core.knowledge import Problem
+from bot.core.knowledge import Entry, Problem
 from bot.core.knowledge_state import LoadedKnowledge
+from bot.core.synonyms import SYNONYMS_FILE
 from bot.core.text import normalise
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
@@ -40,7 +44,9 @@ def lint_warnings(
     warnings = list(loaded.knowledge.warnings)
     warnings.extend(_schema_line_warnings(faq_dir))
     warnings.extend(_confusable_variants(loaded))
-    warnings.extend(_self_test(loaded))
+    warnings.extend(_synonym_collisions(loaded))
+    warnings.extend(_answered_after_all(loaded, faq_dir))
+    warnings.extend(_self_test(loaded, faq_dir))
     warnings.extend(_dated_warnings(loaded, dated or DatedAnswerSettings(), now))
     warnings.extend(_pending_link_warnings(loaded, pending_links))
     return sorted(set(warnings))
@@ -89,13 +95,14 @@ def _schema_line_warnings(faq_dir: Path) -> list[Problem]:
     warnings = []
     for path in sorted(faq_dir.glob("*.y*ml")):
         first_line = path.read_text(encoding="utf-8").split("\n", 1)[0]
+        schema = "synonyms" if path.name == SYNONYMS_FILE else "faq"
         if not first_line.startswith(SCHEMA_LINE):
             warnings.append(
                 Problem(
                     f"{faq_dir.name}/{path.name}",
                     1,
                     "the first line should name the schema so editors check the file while you "
-                    f"type: {SCHEMA_LINE}../bot/core/schema/faq.schema.json",
+                    f"type: {SCHEMA_LINE}../bot/core/schema/{schema}.schema.json",
                     severity="warning",
                 )
             )
@@ -145,8 +152,132 @@ def _confusable_variants(loaded: LoadedKnowledge) -> list[Problem]:
     return warnings
 
 
-def _self_test(loaded: LoadedKnowledge) -> list[Problem]:
+def _synonym_collisions(loaded: LoadedKnowledge) -> list[Problem]:
+    """Variants of two entries that only the glossary makes the same question."""
+    glossary = loaded.knowledge.synonyms
+    if not glossary:
+        return []
+    seen: dict[str, tuple[str, str, str]] = {}  # canonical text -> (entry id, variant, normalised)
+    errors = []
+    for entry_id, _lang, text in _variants(loaded):
+        folded = normalise(text)
+        canonical = glossary.canonical_text(text)
+        other = seen.setdefault(canonical, (entry_id, text, folded))
+        other_id, other_text, other_folded = other
+        if other_id == entry_id or other_folded == folded:
+            continue  # the same entry, or the same words anyway (the confusable check)
+        groups = {
+            group
+            for word in set(folded.split()) ^ set(other_folded.split())
+            if (group := glossary.group_of(word)) is not None
+        }
+        where = ", ".join(
+            sorted(f"{g.file}:{g.line} ({', '.join(g.words[:3])}, ...)" for g in groups)
+        )
+        entry = loaded.knowledge.entry(entry_id)
+        assert entry is not None
+        errors.append(
+            Problem(
+                entry.file,
+                entry.line,
+                f"question {text!r} and {other_text!r} of entry {other_id!r} are the same "
+                f"question once the synonyms are read ({where or SYNONYMS_FILE}): the bot "
+                "cannot tell the entries apart; reword a question or split the group",
+                entry_id,
+            )
+        )
+    return errors
+
+
+def _answered_after_all(loaded: LoadedKnowledge, faq_dir: Path) -> list[Problem]:
+    """Words listed as not in the knowledge base that an entry's questions now use."""
+    glossary = loaded.knowledge.synonyms
+    if not glossary.not_in_base:
+        return []
+    used: dict[str, str] = {}  # normalised word -> an entry whose questions use it
+    for entry_id, _lang, text in _variants(loaded):
+        for word in normalise(text).split():
+            used.setdefault(word, entry_id)
+    path = faq_dir / SYNONYMS_FILE
+    lines = path.read_text(encoding="utf-8").split("\n") if path.is_file() else []
     warnings = []
+    for word in glossary.not_in_base:
+        folded = normalise(word)
+        if folded not in used:
+            continue
+        line = next(
+            (
+                n
+                for n, text in enumerate(lines, 1)
+                if text.strip().lstrip("- ").strip("\"'") == word
+            ),
+            1,
+        )
+        warnings.append(
+            Problem(
+                f"{faq_dir.name}/{SYNONYMS_FILE}",
+                line,
+                f"not_in_base: {word!r} is used by the questions of entry {used[folded]!r}, "
+                "so it no longer counts here; remove it from the list",
+                severity="warning",
+            )
+        )
+    return warnings
+
+
+def _variant_line(entry: Entry, text: str, faq_dir: Path, cache: dict[str, list[str]]) -> int:
+    """The line of one question variant in its entry's file (the entry's line if not found)."""
+    if entry.file not in cache:
+        try:
+            cache[entry.file] = (
+                (faq_dir.parent / entry.file).read_text(encoding="utf-8").split("\n")
+            )
+        except OSError:
+            cache[entry.file] = []
+    for number, line in enumerate(cache[entry.file], start=1):
+        if number < entry.line:
+            continue
+        item = line.strip()
+        if item.startswith("- ") and item[2:].strip().strip("\"'") == text:
+            return number
+    return entry.line
+
+
+def _thief(loaded: LoadedKnowledge, entry_id: str, text: str) -> tuple[Entry, str, bool] | None:
+    """The other entry, and its variant, that takes `text` away from entry `entry_id`:
+    the entry answered instead, or one ranked as high that has a variant this alike.
+    The bool tells whether it answered outright."""
+    match = loaded.matcher.match(text)
+    margin = loaded.matcher.settings.ambiguity_margin
+    ranked = loaded.matcher.rank(text, 3)
+    own = next((c.score for c in ranked if c.entry_id == entry_id), 0.0)
+    answered = match.status == "answer" and match.entry_id not in (None, entry_id)
+    rival = (
+        match.entry_id
+        if answered
+        else next(
+            (c.entry_id for c in ranked if c.entry_id != entry_id and c.score >= own - margin),
+            None,
+        )
+    )
+    thief = loaded.knowledge.entry(rival) if rival else None
+    if thief is None:
+        return None
+    glossary = loaded.knowledge.synonyms
+    mine = glossary.canonical_text(text)
+    theirs = {glossary.canonical_text(v): v for vs in thief.questions.values() for v in vs}
+    found = process.extractOne(mine, list(theirs), scorer=fuzz.ratio)
+    if found is None:
+        return None
+    variant = theirs[found[0]]
+    if answered or found[1] >= CONFUSABLE_SIMILARITY:
+        return thief, variant, answered
+    return None
+
+
+def _self_test(loaded: LoadedKnowledge, faq_dir: Path) -> list[Problem]:
+    warnings = []
+    lines: dict[str, list[str]] = {}
     now = loaded.matcher.clock()
     for entry_id, _lang, text in _variants(loaded):
         entry = loaded.knowledge.entry(entry_id)
@@ -155,6 +286,23 @@ def _self_test(loaded: LoadedKnowledge) -> list[Problem]:
             continue  # not served any more: _dated_warnings says so
         match = loaded.matcher.match(text)
         if match.smalltalk is not None or match.entry_id == entry_id:
+            continue
+        taken = _thief(loaded, entry_id, text)
+        if taken is not None:
+            thief, variant, answered = taken
+            line = _variant_line(thief, variant, faq_dir, lines)
+            victim_line = _variant_line(entry, text, faq_dir, lines)
+            outcome = "gets its answer" if answered else "gets a choice instead of its answer"
+            warnings.append(
+                Problem(
+                    thief.file,
+                    line,
+                    f"question {variant!r} takes over {text!r} of entry {entry_id!r} at "
+                    f"{entry.file}:{victim_line}: that question now {outcome}; every "
+                    "question must still find its own entry: reword or remove one",
+                    thief.id,
+                )
+            )
             continue
         if match.status == "answer" and match.entry_id:
             found = f"finds entry {match.entry_id!r} instead (score {match.score:.0f})"

@@ -41,8 +41,33 @@ def test_reply_language_follows_an_albanian_question(dialog: Dialog) -> None:
     assert "Na telefononi" in reply.text
 
 
-def test_users_language_choice_overrides_the_questions_language(dialog: Dialog) -> None:
+def test_a_clearly_albanian_question_is_answered_in_albanian_whatever_was_chosen(
+    dialog: Dialog,
+) -> None:
     reply = dialog.reply_to_question("numri i telefonit", chosen_lang="en")
+    assert reply.lang == "sq"
+    assert "Na telefononi" in reply.text
+
+
+def test_a_clearly_english_question_is_answered_in_english_whatever_was_chosen(
+    dialog: Dialog,
+) -> None:
+    reply = dialog.reply_to_question("what is your phone number", chosen_lang="sq")
+    assert reply.lang == "en"
+    assert reply.text.startswith("Call us")
+
+
+@pytest.mark.parametrize("chosen", ["sq", "en"])
+def test_the_chosen_language_decides_a_question_with_no_clear_language(
+    dialog: Dialog, chosen: str
+) -> None:
+    # Digits, a chat abbreviation: nothing tells the language, so /language decides.
+    reply = dialog.reply_to_question("tel 2019", chosen_lang=chosen)
+    assert reply.lang == chosen
+
+
+def test_the_command_lines_forced_language_beats_the_questions(dialog: Dialog) -> None:
+    reply = dialog.reply_to_question("numri i telefonit", forced_lang="en")
     assert reply.lang == "en"
     assert reply.text.startswith("Call us")
 
@@ -224,3 +249,25 @@ def test_inline_search_lists_matching_entries(dialog: Dialog) -> None:
     assert results[0].entry_id == "phone-number"
     assert results[0].description
     assert dialog.search("")  # an empty inline query still offers something
+
+
+def test_a_question_about_a_subject_not_in_the_base_gets_the_contacts_not_an_answer(
+    tmp_path: Path,
+) -> None:
+    from tests.factories import CONTACT_FAQ, GRANTS_FAQ
+
+    glossary = "synonyms:\n  - [telefon, phone]\nnot_in_base:\n  - drejtor\n  - director\n"
+    dialog, _ = make_dialog(
+        tmp_path,
+        {"contact.yaml": CONTACT_FAQ, "grants.yaml": GRANTS_FAQ, "synonyms.yaml": glossary},
+    )
+    for question, lang in (
+        ("cili eshte numri i telefonit te drejtorit", "sq"),
+        ("what is the director's phone number", "en"),
+    ):
+        reply = dialog.reply_to_question(question)
+        assert (reply.kind, reply.lang) == ("fallback", lang), question
+        text = html_to_plain(reply.text)
+        assert "04 22 355 69" in text
+        assert "info@amshc.gov.al" in text
+        assert "m:contact" in actions(reply)

@@ -256,3 +256,56 @@ def test_empty_file_and_non_utf8_file_are_errors(tmp_path: Path) -> None:
 def test_problem_reads_as_file_line_entry_and_message(tmp_path: Path) -> None:
     problem = Problem("faq/contact.yaml", 12, "missing key 'answer'", "phone")
     assert str(problem) == "faq/contact.yaml:12: [phone] error: missing key 'answer'"
+
+
+def test_an_unquoted_colon_in_a_question_gets_a_hint_to_quote_it(tmp_path: Path) -> None:
+    # Valid YAML, but "ku ndodheni: ne Tirane?" becomes a mapping, not a question.
+    problem = only_problem(
+        tmp_path,
+        VALID_ENTRY.replace("        - adresa e zyres", "        - ku ndodheni: ne Tirane?"),
+    )
+    assert problem.line == 8
+    assert "found a mapping" in problem.message
+    assert "quotes" in problem.message
+    assert '"ku ndodheni: ne Tirane?"' in problem.message
+
+
+# ---- the synonyms glossary (faq/synonyms.yaml) ---------------------------------------
+
+
+def test_the_synonyms_glossary_is_loaded_beside_the_topics_not_as_one(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    write_faq(
+        settings.faq_dir,
+        {"topic.yaml": VALID_ENTRY, "synonyms.yaml": "synonyms:\n  - [adresa, address]\n"},
+    )
+    knowledge = build_knowledge(settings).knowledge
+    assert [c.key for c in knowledge.categories] == ["topic"]
+    group = knowledge.synonyms.group_of("Adresa")
+    assert group is not None
+    assert (group.words, group.file, group.line) == (("adresa", "address"), "faq/synonyms.yaml", 3)
+
+
+def test_a_word_in_two_synonym_groups_is_an_error_with_both_lines(tmp_path: Path) -> None:
+    glossary = "synonyms:\n  - [ojf, ngo]\n  - [shoqatë, NGO]\n"
+    problems = load_problems(tmp_path, {"topic.yaml": VALID_ENTRY, "synonyms.yaml": glossary})
+    assert [(p.file, p.line) for p in problems] == [("faq/synonyms.yaml", 4)]
+    assert "'NGO' is also in the group on line 3" in problems[0].message
+
+
+def test_a_synonym_group_of_one_word_is_a_warning(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    write_faq(
+        settings.faq_dir,
+        {"topic.yaml": VALID_ENTRY, "synonyms.yaml": "synonyms:\n  - [ojf]\n  - [a, b]\n"},
+    )
+    warnings = build_knowledge(settings).knowledge.warnings
+    assert [(w.file, w.line, w.severity) for w in warnings] == [("faq/synonyms.yaml", 3, "warning")]
+    assert "one word only" in warnings[0].message
+
+
+def test_a_synonyms_file_that_breaks_the_schema_names_the_line(tmp_path: Path) -> None:
+    glossary = "synonyms:\n  - [ojf, ngo]\n  - ojq\n"
+    problems = load_problems(tmp_path, {"topic.yaml": VALID_ENTRY, "synonyms.yaml": glossary})
+    assert [(p.file, p.line) for p in problems] == [("faq/synonyms.yaml", 4)]
+    assert "expected a list" in problems[0].message

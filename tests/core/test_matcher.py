@@ -4,6 +4,7 @@ offers choices or says it does not know. Tiny knowledge bases, built inline."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import bot.core.search_index
 from bot.config import MatchingSettings
 from bot.core.knowledge import Entry, KnowledgeBase, load_knowledge_base
 from bot.core.matcher import Matcher
+from bot.core.synonyms import Glossary, SynonymGroup
 
 SETTINGS = MatchingSettings(
     answer_threshold=32, suggest_threshold=20, ambiguity_margin=3, max_suggestions=3
@@ -399,3 +401,125 @@ def test_words_of_both_languages_do_not_tell_the_language() -> None:
     # "me" and "a" fill the Albanian variants, yet here only "give" tells the language.
     assert Matcher(ALBANIAN_HEAVY, SETTINGS).match("give me a hand").lang == "en"
     assert Matcher(ALBANIAN_HEAVY, SETTINGS).match("me jep nje dore").lang == "sq"
+
+
+# ---- Albanian as people type it, the glossary, honest misses (issue 9) -------------
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("ku osht zyra juej", "office-address"),  # Kosovo and Gheg forms
+        ("qka osht numri i telefonit", "phone"),
+        ("si me aplikue per financim", "grants"),  # the Gheg infinitive
+        ("cili osht orari", "opening-hours"),
+    ],
+)
+def test_gheg_and_kosovo_questions_find_their_entry(
+    matcher: Matcher, question: str, entry_id: str
+) -> None:
+    match = matcher.match(question)
+    assert (match.status, match.entry_id) == ("answer", entry_id)
+    assert match.lang == "sq"
+
+
+def test_a_question_of_function_words_with_one_standout_entry_is_offered_not_dropped() -> None:
+    address = entry("office-address", {"sq": ["Ku ndodhet zyra juaj?", "ku jeni"]})
+    matcher = Matcher(knowledge(address, PHONE, GRANTS, OPENING_HOURS), SETTINGS)
+    match = matcher.match("ku jeni ju")
+    assert match.status == "suggest"
+    assert match.candidates[0].entry_id == "office-address"
+
+
+def glossary_knowledge(*groups: Sequence[str], not_in_base: Sequence[str] = ()) -> KnowledgeBase:
+    return KnowledgeBase(
+        entries=ASCS.entries,
+        categories=(),
+        languages=ASCS.languages,
+        synonyms=Glossary(tuple(SynonymGroup(tuple(g)) for g in groups), tuple(not_in_base)),
+    )
+
+
+def test_a_synonym_finds_the_entry_written_with_another_word_of_its_group() -> None:
+    plain = Matcher(ASCS, SETTINGS)
+    assert plain.match("ku e keni selinë").entry_id != "office-address"
+    with_glossary = Matcher(glossary_knowledge(["zyra", "selia", "selinë", "office"]), SETTINGS)
+    match = with_glossary.match("ku e keni selinë")
+    assert (match.status, match.entry_id) == ("answer", "office-address")
+
+
+def test_a_synonym_group_works_across_languages_and_for_phrases() -> None:
+    matcher = Matcher(
+        glossary_knowledge(["ojf", "ngo", "organizatë jofitimprurëse", "shoqatat"]), SETTINGS
+    )
+    assert matcher.match("regjistrimi i organizatës jofitimprurëse").entry_id == (
+        "ngo-registration"
+    )
+    assert matcher.match("A jepni grante për NGO?").entry_id == "grants"
+
+
+def test_an_unlisted_form_or_typo_of_a_synonym_is_read_as_its_group() -> None:
+    matcher = Matcher(glossary_knowledge(["financim", "fonde", "funding"]), SETTINGS)
+    # "fondeve" is not listed, "financimm" is a typo; neither is in the index any more.
+    assert matcher.match("a ka fondeve per ojf").entry_id == "grants"
+    assert matcher.match("financimm per ojf").entry_id == "grants"
+
+
+def test_synonyms_and_abbreviations_do_not_tell_the_language() -> None:
+    matcher = Matcher(glossary_knowledge(["email", "imell", "e-mail"]), SETTINGS)
+    assert matcher.match("tel").lang is None
+    assert matcher.match("imell").lang is None
+    assert matcher.match("whats ur tel nr").lang == "en"
+
+
+NOT_IN_BASE = ("drejtor", "director", "gjykatë", "court", "degë", "branch", "shkodër", "durrës")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # About the agency, but about things this knowledge base does not hold: its
+        # director, an office in another city, registration of an NGO at court.
+        "kush eshte drejtori i agjencise",
+        "who is the director of the agency",
+        "a keni zyre ne shkoder",
+        "do you have an office in durres",
+        "a keni ndonje dege",
+        "si regjistrohet nje ojf ne gjykate",
+        "how do I register an NGO at court",
+    ],
+)
+def test_agency_questions_the_base_does_not_hold_get_the_honest_fallback(question: str) -> None:
+    matcher = Matcher(glossary_knowledge(not_in_base=NOT_IN_BASE), SETTINGS)
+    match = matcher.match(question)
+    assert match.status == "fallback", match
+    assert match.unknown  # the bot knows what it does not know
+
+
+def test_without_the_list_the_nearest_entry_would_answer_with_confidence() -> None:
+    # Why `not_in_base` exists: the question's other words fit the registration entry.
+    question = "si regjistrohet nje ojf ne gjykate"
+    assert Matcher(ASCS, SETTINGS).match(question).status == "answer"
+
+
+def test_a_subject_stops_being_not_in_base_once_an_entry_uses_it() -> None:
+    director = entry("director", {"sq": ["Kush është drejtori?"], "en": ["Who is the director?"]})
+    base = glossary_knowledge(not_in_base=NOT_IN_BASE)
+    matcher = Matcher(replace(base, entries=(*base.entries, director)), SETTINGS)
+    match = matcher.match("kush eshte drejtori i agjencise")
+    assert (match.status, match.entry_id) == ("answer", "director")
+
+
+def test_ordinary_unknown_words_do_not_make_a_question_a_miss() -> None:
+    matcher = Matcher(glossary_knowledge(not_in_base=NOT_IN_BASE), SETTINGS)
+    match = matcher.match("adresa e zyres ju lutem shpejt")
+    assert (match.status, match.entry_id) == ("answer", "office-address")
+
+
+def test_chat_thanks_is_small_talk(matcher: Matcher) -> None:
+    assert matcher.match("flm shumeee").smalltalk == "thanks"
+
+
+def test_a_greeting_before_a_gheg_question_still_finds_it(matcher: Matcher) -> None:
+    match = matcher.match("pershendetje, ku osht zyra juej")
+    assert (match.status, match.entry_id, match.lang) == ("answer", "office-address", "sq")

@@ -22,7 +22,8 @@ def test_punctuation_and_spacing_do_not_matter() -> None:
 
 
 def test_apostrophes_and_hyphens_split_words() -> None:
-    assert tokens("Si t'ju kontaktoj? E-mail") == ["si", "t", "ju", "kontaktoj", "e", "mail"]
+    # "t'" is "të" with its "ë" elided, and is read as such (bot.core.albanian).
+    assert tokens("Si t'ju kontaktoj? E-mail") == ["si", "te", "ju", "kontaktoj", "e", "mail"]
 
 
 def test_underscores_are_not_word_characters() -> None:

@@ -401,3 +401,25 @@ def test_questions_asked_during_reloads_are_answered_from_one_complete_version(
     assert problems == []
     assert seen == {"Version A", "Version B"}
     assert [r.status for r in results[:4]] == ["reloaded", "rejected", "rejected", "reloaded"]
+
+
+def test_an_edit_of_the_synonyms_glossary_is_reloaded_with_the_knowledge_base(
+    settings: Settings, holder: KnowledgeHolder, calls: Calls
+) -> None:
+    reloader = make_reloader(settings, holder, calls)
+    assert holder.current.matcher.match("selia").best is None
+    (settings.faq_dir / "synonyms.yaml").write_text(
+        "synonyms:\n  - [office, selia]\n", encoding="utf-8"
+    )
+    result = reloader.reload_now()
+    assert result.status == "reloaded"
+    best = holder.current.matcher.match("selia").best
+    assert best is not None
+    assert best.entry_id == "office-address"
+    assert [c.key for c in holder.current.knowledge.categories] == ["contact"]  # not a topic
+    (settings.faq_dir / "synonyms.yaml").write_text(
+        "synonyms:\n  - [office, selia]\n  - [selia, seli]\n", encoding="utf-8"
+    )
+    rejected = reloader.reload_now()
+    assert rejected.status == "rejected"
+    assert any("faq/synonyms.yaml:3" in str(p) for p in rejected.problems)
