@@ -480,14 +480,14 @@ class TicketStore:
     # ----- statistics ------------------------------------------------------------------
 
     def stats(self, since: datetime, until: datetime | None = None) -> TicketStats:
-        """Tickets opened from `since` to `until`: how many, how many staff answered, and
+        """Tickets opened from `since` to `until` (exclusive; None: now): how many, how many staff answered, and
         the median time from opening to the first staff reply."""
-        until = until or self._clock()
-        rows = self._read(
-            "SELECT opened_at, first_staff_reply_at FROM tickets"
-            " WHERE opened_at >= ? AND opened_at < ?",
-            (_timestamp(since), _timestamp(until)),
-        )
+        query = "SELECT opened_at, first_staff_reply_at FROM tickets WHERE opened_at >= ?"
+        parameters = [_timestamp(since)]
+        if until is not None:
+            query += " AND opened_at < ?"
+            parameters.append(_timestamp(until))
+        rows = self._read(query, parameters)
         waits = []
         for opened_text, replied_text in rows:
             opened, replied = _parse(opened_text), _parse(replied_text)
