@@ -480,8 +480,8 @@ class TicketStore:
     # ----- statistics ------------------------------------------------------------------
 
     def stats(self, since: datetime, until: datetime | None = None) -> TicketStats:
-        """Tickets opened from `since` to `until` (exclusive; None: now): how many, how many staff answered, and
-        the median time from opening to the first staff reply."""
+        """Tickets opened from `since` to `until` (exclusive; None: up to now): how many,
+        how many staff answered, and the median time from opening to the first staff reply."""
         query = "SELECT opened_at, first_staff_reply_at FROM tickets WHERE opened_at >= ?"
         parameters = [_timestamp(since)]
         if until is not None:
