@@ -30,6 +30,7 @@ from rapidfuzz import fuzz
 from bot.core.knowledge_state import LoadedKnowledge
 from bot.core.locales import Locales
 from bot.storage.question_log import ANSWER, FALLBACK, SUGGEST, LoggedQuestion
+from bot.storage.tickets import TicketStats
 
 ReportFormat = Literal["table", "csv", "json"]
 FORMATS: tuple[ReportFormat, ...] = ("table", "csv", "json")
@@ -100,6 +101,7 @@ class Report:
     never_asked: tuple[str, ...]  # entries of the knowledge base nobody was given
     unanswered: tuple[Cluster, ...]  # fallback: nothing matched
     low_confidence: tuple[Cluster, ...]  # suggest: "did you mean" was offered
+    tickets: TicketStats | None = None  # questions handed to staff; None: hand-off is off
 
     @property
     def fallback_share(self) -> float:
@@ -121,6 +123,13 @@ class QuestionSource(Protocol):
     def questions(self, since: datetime, until: datetime | None = None) -> list[LoggedQuestion]: ...
 
 
+@runtime_checkable
+class TicketSource(Protocol):
+    """Anything that counts hand-off tickets, such as the TicketStore."""
+
+    def stats(self, since: datetime, until: datetime | None = None) -> TicketStats: ...
+
+
 def build_report(
     source: QuestionSource | Iterable[LoggedQuestion],
     knowledge: LoadedKnowledge | None,
@@ -128,6 +137,7 @@ def build_report(
     now: datetime | None = None,
     *,
     similarity_threshold: float = SIMILARITY_THRESHOLD,
+    tickets: TicketSource | None = None,
 ) -> Report:
     """The report over questions asked in the `since` period up to `now` (UTC)."""
     until = now or datetime.now(UTC)
@@ -164,6 +174,7 @@ def build_report(
         low_confidence=cluster_questions(
             [q for q in asked if q.outcome == SUGGEST], knowledge, similarity_threshold
         ),
+        tickets=tickets.stats(start, until) if tickets is not None else None,
     )
 
 
@@ -287,6 +298,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_per_language": "Questions per language",
         "table_outcomes": "Outcomes",
         "table_removed": "(no longer in the FAQ)",
+        "tickets": (
+            "Handed to staff: {opened} · answered: {answered} · median time to the first"
+            " reply: {median}"
+        ),
     },
     "sq": {
         "report_title": "Raporti i pyetjeve",
@@ -328,6 +343,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_per_language": "Pyetje sipas gjuhës",
         "table_outcomes": "Rezultatet",
         "table_removed": "(nuk është më në FAQ)",
+        "tickets": (
+            "Dërguar stafit: {opened} · me përgjigje: {answered} · koha mesatare (mediana)"
+            " deri te përgjigjja e parë: {median}"
+        ),
     },
 }
 _LOCALES = Locales(_TEXTS, fallback_language="en")
@@ -348,6 +367,33 @@ def _percent(share: float) -> str:
     return f"{share:.0%}"
 
 
+def _tickets_line(report: Report, lang: str) -> str | None:
+    """Hand-off tickets: opened, answered, median wait for the first staff reply."""
+    tickets = report.tickets
+    if tickets is None:
+        return None
+    return _t(
+        lang,
+        "tickets",
+        opened=tickets.opened,
+        answered=tickets.answered,
+        median=_duration(tickets.median_first_reply),
+    )
+
+
+def _duration(length: timedelta | None) -> str:
+    if length is None:
+        return "–"
+    minutes = round(length.total_seconds() / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
 # ----- Telegram summaries --------------------------------------------------------------
 
 
@@ -355,8 +401,10 @@ def stats_summary(report: Report, lang: str) -> str:
     """A few lines of Telegram HTML for the admins' /stats (build the report over
     SUMMARY_PERIOD)."""
     period = _period(report, lang)
+    tickets = _tickets_line(report, lang)
     if not report.questions:
-        return _t(lang, "no_questions", period=period)
+        text = _t(lang, "no_questions", period=period)
+        return f"{text}\n{html.escape(tickets)}" if tickets is not None else text
     lines = [
         f"<b>{html.escape(_t(lang, 'report_title'))}, {html.escape(period)}</b>",
         html.escape(
@@ -388,6 +436,8 @@ def stats_summary(report: Report, lang: str) -> str:
             for u in unhelpful
         )
         lines.append(html.escape(_t(lang, "most_unhelpful", entries=listed)))
+    if tickets is not None:
+        lines.append(html.escape(tickets))
     if report.unanswered:
         lines.append(html.escape(_t(lang, "stats_more")))
     return "\n".join(lines)
@@ -459,6 +509,9 @@ def _render_table(report: Report, lang: str) -> str:
             share=_percent(report.fallback_share),
         )
     )
+    tickets = _tickets_line(report, lang)
+    if tickets is not None:
+        out.append(tickets)
     out.extend(_clusters_table(report.unanswered, _t(lang, "table_unanswered"), lang))
     out.extend(_clusters_table(report.low_confidence, _t(lang, "table_low_confidence"), lang))
 
@@ -549,6 +602,11 @@ def _render_csv(report: Report, lang: str) -> str:
         {"section": "summary", "key": "people", "value": report.people},
         {"section": "summary", "key": "fallback_share", "value": round(report.fallback_share, 4)},
     ]
+    if report.tickets is not None:
+        rows.extend(
+            {"section": "tickets", "key": key, "value": value}
+            for key, value in _tickets_dict(report.tickets).items()
+        )
     rows.extend(
         {"section": "outcome", "key": outcome, "value": count}
         for outcome, count in report.outcomes.items()
@@ -638,4 +696,14 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         "never_asked": list(report.never_asked),
         "unanswered": [cluster(c) for c in report.unanswered],
         "low_confidence": [cluster(c) for c in report.low_confidence],
+        "tickets": _tickets_dict(report.tickets) if report.tickets is not None else None,
+    }
+
+
+def _tickets_dict(tickets: TicketStats) -> dict[str, Any]:
+    median = tickets.median_first_reply
+    return {
+        "opened": tickets.opened,
+        "answered": tickets.answered,
+        "median_first_reply_seconds": None if median is None else round(median.total_seconds()),
     }
