@@ -643,3 +643,29 @@ async def test_forget_deletes_every_row_of_the_user_down_to_the_database_bytes(
     assert b"Zana" not in files
     preferences = json.loads(user_prefs_path(path).read_text(encoding="utf-8"))
     assert hash_user(KEY, ASKER["id"]) not in preferences["languages"]
+
+
+async def test_stats_counts_the_questions_handed_to_staff(
+    settings: Settings, server: FakeBotApiServer, updates: UpdateFactory
+) -> None:
+    api = server.api
+    api.forums.add(STAFF_GROUP)
+    admin = user(5100, "en", name="Admin")
+    live = handoff_settings(settings, server)
+    live = replace(live, telegram=replace(live.telegram, admin_ids=frozenset({admin["id"]})))
+    path = live.question_log_path
+    with store_for(live) as store, QuestionLog(path, key=KEY) as log:
+        async with running_bot(live, store, question_log=log):
+            await ask_and_confirm(api, updates)
+            thread = api.calls_of("createForumTopic")[0].result["message_thread_id"]
+            api.add_update(staff_message(updates, "Answered.", thread=thread))
+            await count_to(api, ASKER["id"], 1, "copyMessage")
+            for _ in range(200):
+                noted = store.ticket(1)
+                if noted is not None and noted.first_staff_reply_at is not None:
+                    break
+                await asyncio.sleep(0.02)
+            assert log.flush()
+            api.add_update(updates.command("/stats", sender=admin))
+            stats = await said(api, admin["id"], "Handed to staff")
+    assert "Handed to staff: 1 · answered: 1" in plain(stats)
