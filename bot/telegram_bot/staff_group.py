@@ -64,8 +64,8 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     handoff = handoff_in(context.bot_data)
     message = update.effective_message
-    if handoff is None or message is None:
-        return
+    if handoff is None or message is None or filters.StatusUpdate.ALL.check_update(update):
+        return  # a topic opened or closed, someone joined: nothing to relay
     if not await _from_a_member(context.bot, message):
         note_outcome("staff_group_ignored")
         return
@@ -177,6 +177,8 @@ async def relay_to_staff(
     """The user's message, copied into the ticket's topic (or as a reply to its card)."""
     store, chat_id = handoff.store, ticket.staff_chat_id
     lang = dialog.settings.default_language
+    # An error here (staff deleted the topic, the bot lost its rights) reaches the error
+    # handler's log, and the user is not told "sent".
     header = await bot.send_message(
         chat_id,
         dialog.locales.text(lang, "staff_user_wrote", ticket=str(ticket.id)),
