@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
@@ -36,7 +43,14 @@ from bot.core.dialog import HANDOFF_ACTION, Dialog, Reply
 from bot.core.telegram_html import escape
 from bot.storage.tickets import Blocked, LimitReached, Ticket, TicketStore
 from bot.telegram_bot.forget import add_forgetter
-from bot.telegram_bot.handlers import note_outcome, services, services_in, user_language
+from bot.telegram_bot.handlers import (
+    note_outcome,
+    question,
+    services,
+    services_in,
+    unsupported,
+    user_language,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +149,7 @@ def install(application: Any, store: TicketStore | None) -> None:
 def register(application: Any) -> None:
     """Add the hand-off's handlers: call before the handler table's catch-alls of group 0
     (they are tried in the order added)."""
+    # staff_group builds on this module, so it is imported when used, not at the top.
     from bot.telegram_bot import staff_group
 
     handoff = handoff_in(application.bot_data)
@@ -158,8 +173,10 @@ def register(application: Any) -> None:
 
 async def start(application: Any) -> None:
     """Post what the group missed while the bot was down, then sweep every minute."""
-    if handoff_in(application.bot_data) is None:
+    handoff = handoff_in(application.bot_data)
+    if handoff is None:
         return
+    await _set_staff_commands(application, handoff)
     await sweep(application)
 
     async def every_minute() -> None:
@@ -171,6 +188,22 @@ async def start(application: Any) -> None:
                 logger.exception("the hand-off sweep failed; trying again in a minute")
 
     application.bot_data[SWEEPER_KEY] = asyncio.create_task(every_minute(), name="hand-off")
+
+
+async def _set_staff_commands(application: Any, handoff: Handoff) -> None:
+    """The staff group's command menu: the ticket commands."""
+    dialog = services_in(application.bot_data).dialog
+    lang = dialog.settings.default_language
+    commands = [
+        BotCommand(name, dialog.locales.text(lang, "command_" + name))
+        for name in ("close", "reopen", "block", "unblock")
+    ]
+    try:
+        await application.bot.set_my_commands(
+            commands, scope=BotCommandScopeChat(handoff.staff_chat_id)
+        )
+    except TelegramError as error:
+        logger.warning("no command menu in the staff group (is the bot in it?): %s", error)
 
 
 async def stop(application: Any) -> None:
@@ -364,7 +397,7 @@ def _limituser_text(dialog: Dialog, lang: str, limit: LimitReached, handoff: Han
 async def user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A reply to one of a ticket's messages in the user's chat goes to staff (any kind of
     message, copied); a reply to anything else is a question like any other."""
-    from bot.telegram_bot import handlers, staff_group
+    from bot.telegram_bot import staff_group
 
     svc, handoff = services(context), _handoff(context)
     message = update.effective_message
@@ -375,9 +408,9 @@ async def user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     )
     if ticket is None:
         if message.text:
-            await handlers.question(update, context)
+            await question(update, context)
         else:
-            await handlers.unsupported(update, context)
+            await unsupported(update, context)
         return
     if not ticket.is_open:
         note_outcome("handoff_closed_reply")
@@ -454,7 +487,3 @@ async def _tell_staff_withdrawn(bot: Any, dialog: Dialog, ticket: Ticket) -> Non
         )
     except TelegramError as error:
         logger.warning("could not tell staff that ticket #%d was withdrawn: %s", ticket.id, error)
-
-
-def reply_to(message_id: int | None) -> ReplyParameters | None:
-    return ReplyParameters(message_id) if message_id is not None else None

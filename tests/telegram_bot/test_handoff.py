@@ -32,6 +32,8 @@ from bot.telegram_bot.app import ALLOWED_UPDATES, TelegramApplication, build_app
 from bot.telegram_bot.app import post_init as bot_post_init
 from tests.fake_bot_api import (
     BOT_ID,
+    BOT_USERNAME,
+    GROUP,
     TOKEN,
     Call,
     FakeBotApi,
@@ -225,6 +227,18 @@ async def test_forum_topics_a_question_reaches_staff_and_the_answers_come_back(
     live = handoff_settings(settings, server)
     with store_for(live) as store:
         async with running_bot(live, store):
+            staff_menu = next(
+                c
+                for c in api.calls_of("setMyCommands")
+                if c.params.get("scope", {}).get("type") == "chat"
+            )
+            assert staff_menu.params["scope"]["chat_id"] == STAFF_GROUP
+            assert [c["command"] for c in staff_menu.params["commands"]] == [
+                "close",
+                "reopen",
+                "block",
+                "unblock",
+            ]
             await ask_and_confirm(api, updates, with_name=True)
             assert "received" in last_edit_text(api)
             (topic,) = api.calls_of("createForumTopic")
@@ -586,6 +600,16 @@ async def test_ask_command_and_the_button_after_a_thumbs_down(
             await api.wait_for("answerCallbackQuery", 5)
             stale = api.calls_of("answerCallbackQuery")[-1]
             assert "no longer here" in str(stale.params.get("text"))
+
+            # In a group the button points to a private chat: nothing is sent from there.
+            api.add_update(updates.message(f"@{BOT_USERNAME} {QUESTION}", sender=ASKER, chat=GROUP))
+            (in_group,) = await count_to(api, GROUP["id"], 1)
+            assert "h:" in actions(in_group.params)
+            api.add_update(updates.callback("h:", on=in_group.result, sender=ASKER))
+            await api.wait_for("answerCallbackQuery", 6)
+            alert = api.calls_of("answerCallbackQuery")[-1]
+            assert "private chat" in str(alert.params.get("text"))
+            assert len(sent_to(api, STAFF_GROUP)) == 1
 
 
 async def test_forget_deletes_every_row_of_the_user_down_to_the_database_bytes(
