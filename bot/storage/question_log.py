@@ -631,8 +631,13 @@ class QuestionLog:
         still queued; returns how many."""
         self.flush()
         user_hash = hash_user(self._key, user_id)
-        with self._reader() as connection, connection:
-            deleted = connection.execute("DELETE FROM questions WHERE user_hash = ?", (user_hash,))
+        with self._reader() as connection:
+            with connection:
+                deleted = connection.execute(
+                    "DELETE FROM questions WHERE user_hash = ?", (user_hash,)
+                )
+            # No old copy of the deleted rows may stay behind in the -wal file.
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted.rowcount
 
 

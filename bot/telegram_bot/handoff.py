@@ -172,20 +172,20 @@ def register(application: Any) -> None:
 
 
 async def start(application: Any) -> None:
-    """Post what the group missed while the bot was down, then sweep every minute."""
+    """Set the staff group's menu; post what the group missed while the bot was down (at
+    once), then sweep every minute."""
     handoff = handoff_in(application.bot_data)
     if handoff is None:
         return
     await _set_staff_commands(application, handoff)
-    await sweep(application)
 
     async def every_minute() -> None:
         while True:
-            await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await sweep(application)
-            except Exception:
+            except Exception:  # the bot keeps answering; the next sweep tries again
                 logger.exception("the hand-off sweep failed; trying again in a minute")
+            await asyncio.sleep(SWEEP_SECONDS)
 
     application.bot_data[SWEEPER_KEY] = asyncio.create_task(every_minute(), name="hand-off")
 
