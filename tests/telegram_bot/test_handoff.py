@@ -97,7 +97,7 @@ def handoff_settings(settings: Settings, server: FakeBotApiServer, **options: An
 
 @asynccontextmanager
 async def running_bot(
-    live: Settings, store: TicketStore, **options: Any
+    live: Settings, store: TicketStore | None, **options: Any
 ) -> AsyncIterator[TelegramApplication]:
     """The bot as `python -m bot run` builds it, polling the fake server."""
     dialog, holder = build_dialog(live)
@@ -693,3 +693,28 @@ async def test_stats_counts_the_questions_handed_to_staff(
             api.add_update(updates.command("/stats", sender=admin))
             stats = await said(api, admin["id"], "Handed to staff")
     assert "Handed to staff: 1 · answered: 1" in plain(stats)
+
+
+async def test_forget_works_without_a_staff_group(
+    settings: Settings, server: FakeBotApiServer, updates: UpdateFactory
+) -> None:
+    api = server.api
+    live = replace(settings, telegram=replace(settings.telegram, base_url=server.base_url))
+    path = live.question_log_path
+    prefs = UserPrefs(user_prefs_path(path), KEY)
+    with QuestionLog(path, key=KEY) as log:
+        async with running_bot(live, None, question_log=log, prefs=prefs):
+            api.add_update(updates.command("/language", sender=ASKER))
+            menu = (await count_to(api, ASKER["id"], 1))[-1]
+            api.add_update(updates.callback("l:sq", on=menu.result, sender=ASKER))
+            await count_to(api, ASKER["id"], 2)
+            api.add_update(updates.message("Kur hapet thirrja per grante?", sender=ASKER))
+            fallback = (await count_to(api, ASKER["id"], 3))[-1]
+            assert not any(a.startswith("h:") for a in actions(fallback.params))
+            assert log.flush()
+            api.add_update(updates.command("/forget", sender=ASKER))
+            done = await said(api, ASKER["id"], "U krye")  # in the language chosen before
+            assert "pyetjet tuaja" in plain(done)
+    files = b"".join(p.read_bytes() for p in path.parent.iterdir() if p.is_file())
+    assert hash_user(KEY, ASKER["id"]).encode() not in files
+    assert b"thirrja" not in files
