@@ -82,6 +82,8 @@ class Handoff:
     settings: HandoffSettings
     drafts: OrderedDict[str, Draft] = field(default_factory=OrderedDict)
     latest: dict[int, str] = field(default_factory=dict)  # user id -> their latest draft
+    # Staff-group membership as Telegram last told it: user id -> (member?, valid until).
+    membership: dict[int, tuple[bool, float]] = field(default_factory=dict)
 
     @property
     def staff_chat_id(self) -> int:

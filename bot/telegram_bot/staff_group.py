@@ -42,7 +42,6 @@ MEMBER_STATUSES = {
     ChatMemberStatus.ADMINISTRATOR,
     ChatMemberStatus.MEMBER,
 }
-_membership: dict[tuple[int, int], tuple[bool, float]] = {}
 
 
 def handlers(staff_chat_id: int) -> list[BaseHandler[Update, Any, Any]]:
@@ -66,7 +65,7 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if handoff is None or message is None or filters.StatusUpdate.ALL.check_update(update):
         return  # a topic opened or closed, someone joined: nothing to relay
-    if not await _from_a_member(context.bot, message):
+    if not await _from_a_member(context.bot, handoff, message):
         note_outcome("staff_group_ignored")
         return
     dialog = services(context).dialog
@@ -89,16 +88,16 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await relay_to_user(context.bot, dialog, handoff, ticket, message)
 
 
-async def _from_a_member(bot: Any, message: Message) -> bool:
+async def _from_a_member(bot: Any, handoff: Handoff, message: Message) -> bool:
     """A person who is a member of the group now (or an anonymous admin of it)."""
     if message.sender_chat is not None:
         return message.sender_chat.id == message.chat.id  # an admin writing as the group
     sender = message.from_user
     if sender is None or sender.is_bot:
         return False
-    key = (message.chat.id, sender.id)
+    membership = handoff.membership
     now = time.monotonic()
-    known = _membership.get(key)
+    known = membership.get(sender.id)
     if known is not None and known[1] > now:
         return known[0]
     try:
@@ -109,15 +108,10 @@ async def _from_a_member(bot: Any, message: Message) -> bool:
     is_member = member.status in MEMBER_STATUSES or (
         member.status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False))
     )
-    if len(_membership) >= MAX_MEMBERS_CACHED:
-        _membership.clear()
-    _membership[key] = (is_member, now + MEMBERSHIP_SECONDS)
+    if len(membership) >= MAX_MEMBERS_CACHED:
+        membership.clear()
+    membership[sender.id] = (is_member, now + MEMBERSHIP_SECONDS)
     return is_member
-
-
-def forget_memberships() -> None:
-    """For tests: ask Telegram again."""
-    _membership.clear()
 
 
 async def _ticket_of(handoff: Handoff, message: Message) -> Ticket | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -27,7 +27,7 @@ from bot.core.telegram_html import html_to_plain
 from bot.storage.question_log import QuestionLog, hash_user
 from bot.storage.tickets import TicketStore
 from bot.storage.user_prefs import UserPrefs, user_prefs_path
-from bot.telegram_bot import handoff, staff_group
+from bot.telegram_bot import handoff
 from bot.telegram_bot.app import ALLOWED_UPDATES, TelegramApplication, build_application
 from bot.telegram_bot.app import post_init as bot_post_init
 from tests.fake_bot_api import (
@@ -79,13 +79,6 @@ async def server() -> AsyncIterator[FakeBotApiServer]:
     async with FakeBotApiServer() as running:
         running.api.members[STAFF_GROUP] = {STAFF["id"]: "member", STRANGER["id"]: "left"}
         yield running
-
-
-@pytest.fixture(autouse=True)
-def fresh_memberships() -> Iterator[None]:
-    staff_group.forget_memberships()
-    yield
-    staff_group.forget_memberships()
 
 
 def handoff_settings(settings: Settings, server: FakeBotApiServer, **options: Any) -> Settings:
