@@ -286,11 +286,23 @@ async def test_forum_topics_a_question_reaches_staff_and_the_answers_come_back(
             await api.wait_for("closeForumTopic", 1)
             told = [plain(c) for c in sent_to(api, ASKER["id"])]
             assert any("closed your question" in text for text in told)
+            closed = store.ticket(1)
+            assert closed is not None
+            assert closed.closed_by == "staff"
+            assert closed.first_staff_reply_at is not None
+
+            # Writing in a closed ticket reaches nobody; staff are told to reopen it.
+            copies_before = len(sent_to(api, ASKER["id"], "copyMessage"))
+            api.add_update(staff_message(updates, "One more thing", thread=thread))
+            await said(api, STAFF_GROUP, "është e mbyllur")  # "is closed; /reopen it"
+            api.add_update(staff_message(updates, "/reopen", thread=thread))
+            await api.wait_for("reopenForumTopic", 1)
+            api.add_update(staff_message(updates, "One more thing, now open", thread=thread))
+            await count_to(api, ASKER["id"], copies_before + 1, "copyMessage")
         ticket = store.ticket(1)
         assert ticket is not None
-        assert ticket.status == "closed"
-        assert ticket.closed_by == "staff"
-        assert ticket.first_staff_reply_at is not None
+        assert ticket.is_open
+        assert len(sent_to(api, ASKER["id"], "copyMessage")) == copies_before + 1
 
 
 async def test_plain_group_staff_answer_by_replying_to_the_ticket(
