@@ -7,6 +7,7 @@ adapter a command needs. Library errors become clear messages and a non-zero exi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -281,6 +282,7 @@ def _report(
     from bot.core.knowledge_state import build_knowledge
     from bot.staff.report import build_report, parse_since, render_report
     from bot.storage.question_log import QuestionLog
+    from bot.storage.tickets import TicketStore
 
     try:
         since = parse_since(args.since)
@@ -298,8 +300,11 @@ def _report(
         print(f"--lang {args.lang}: the bot speaks {', '.join(settings.languages)}", file=stderr)
         return EXIT_USAGE
     knowledge = build_knowledge(settings, args.faq)
-    with QuestionLog.from_settings(settings) as log:
-        report = build_report(log, knowledge, since, dated=settings.dated_answers)
+    with QuestionLog.from_settings(settings) as log, contextlib.ExitStack() as stores:
+        tickets = None
+        if settings.handoff.enabled:  # questions handed to staff are counted too
+            tickets = stores.enter_context(TicketStore.from_settings(settings))
+        report = build_report(log, knowledge, since, dated=settings.dated_answers, tickets=tickets)
     if args.format == "html":
         from bot.core.locales import load_locales
         from bot.staff.report_html import render_html_report

@@ -99,6 +99,22 @@ class QuestionLogSettings:
 
 
 @dataclass(frozen=True)
+class HandoffSettings:
+    """Handing questions to staff in a Telegram group (config.yaml `handoff:`)."""
+
+    staff_chat_id: int | None = None  # None: hand-off is off
+    forum_topics: bool = True
+    idle_close_hours: int = 72
+    max_open_per_user: int = 1
+    max_per_day: int = 3
+    retention_days: int = 30
+
+    @property
+    def enabled(self) -> bool:
+        return self.staff_chat_id is not None
+
+
+@dataclass(frozen=True)
 class Settings:
     agency: AgencySettings
     links: Mapping[str, Link]
@@ -110,6 +126,7 @@ class Settings:
     question_log: QuestionLogSettings
     source: Path | None = None
     dated_answers: DatedAnswerSettings = field(default_factory=DatedAnswerSettings)
+    handoff: HandoffSettings = field(default_factory=HandoffSettings)
 
     @property
     def default_language(self) -> str:
@@ -178,7 +195,7 @@ def settings_from_mapping(
         raw,
         "",
         required={"agency", "links", "languages"},
-        optional={"paths", "matching", "telegram", "question_log", "dated_answers"},
+        optional={"paths", "matching", "telegram", "question_log", "dated_answers", "handoff"},
     )
     languages = tuple(reader.language_list(root["languages"], "languages"))
     agency = _read_agency(reader, root["agency"], languages)
@@ -268,6 +285,7 @@ def settings_from_mapping(
         question_log=question_log,
         source=source,
         dated_answers=dated_answers,
+        handoff=_read_handoff(reader, root.get("handoff", {})),
     )
 
 
@@ -406,6 +424,45 @@ def _read_telegram(reader: _Reader, raw: object, environ: Mapping[str, str]) -> 
     )
 
 
+def _read_handoff(reader: _Reader, raw: object) -> HandoffSettings:
+    handoff = reader.mapping(
+        raw,
+        "handoff",
+        optional={
+            "staff_chat_id",
+            "forum_topics",
+            "idle_close_hours",
+            "max_open_per_user",
+            "max_per_day",
+            "retention_days",
+        },
+    )
+    defaults = HandoffSettings()
+    chat_id = handoff.get("staff_chat_id")
+    if chat_id is not None:
+        chat_id = reader.integer(chat_id, "handoff.staff_chat_id", -(2**63), 2**63)
+        if chat_id >= 0:
+            raise reader.fail(
+                "handoff.staff_chat_id",
+                f"{chat_id} is not a group's id (a supergroup's id is negative and starts "
+                "with -100; see README.md, 'Questions handed to staff')",
+            )
+
+    def whole(key: str, low: int, high: int) -> int:
+        return reader.integer(handoff.get(key, getattr(defaults, key)), f"handoff.{key}", low, high)
+
+    return HandoffSettings(
+        staff_chat_id=chat_id,
+        forum_topics=reader.boolean(
+            handoff.get("forum_topics", defaults.forum_topics), "handoff.forum_topics"
+        ),
+        idle_close_hours=whole("idle_close_hours", 1, 24 * 365),
+        max_open_per_user=whole("max_open_per_user", 1, 20),
+        max_per_day=whole("max_per_day", 1, 100),
+        retention_days=whole("retention_days", 1, 3650),
+    )
+
+
 class _Reader:
     """Type checks that raise ConfigError naming the dotted key."""
 
@@ -447,6 +504,11 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key, "expected a non-empty text")
         return value.strip()
+
+    def boolean(self, value: object, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {value!r}")
+        return value
 
     def number(self, value: object, key: str, low: float, high: float) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -73,6 +73,10 @@ JSON_PARAMS = {
     "timeout",
     "max_connections",
     "drop_pending_updates",
+    # hand-off to staff
+    "from_chat_id",
+    "message_thread_id",
+    "user_id",
 }
 
 Json = dict[str, Any]
@@ -140,6 +144,11 @@ class FakeBotApi:
         self._closing = False
         # Users who never started the bot: Telegram will not open a chat with them.
         self.unreachable_chats: set[int] = set()
+        # Hand-off to staff: groups with topics on, their topics, and who is in which group.
+        self.forums: set[int] = set()
+        self.topics: dict[tuple[int, int], Json] = {}
+        self.members: dict[int, dict[int, str]] = {}  # chat id -> user id -> status
+        self._thread_ids = itertools.count(500)
 
     # ----- what tests do -------------------------------------------------------------
 
@@ -340,7 +349,7 @@ class FakeBotApi:
         chat_id = self._reachable(_chat_id(params))
         _check_text(params, "text")
         markup = _check_markup(params.get("reply_markup"))
-        message = self._message(chat_id, text=params["text"])
+        message = self._message(chat_id, text=params["text"], **self._thread(chat_id, params))
         if markup is not None:
             message["reply_markup"] = markup
         self._messages[(chat_id, message["message_id"])] = (params["text"], markup)
@@ -448,6 +457,81 @@ class FakeBotApi:
             _check_text(result.get("input_message_content") or {}, "message_text")
             _check_markup(result.get("reply_markup"))
         return True
+
+    # ----- hand-off to staff: topics, copies, membership -----------------------------
+
+    def _thread(self, chat_id: int, params: Json) -> Json:
+        """A message's topic fields, checked: the topic must exist in that chat."""
+        thread = params.get("message_thread_id")
+        if thread in (None, ""):
+            return {}
+        topic = self.topics.get((chat_id, int(thread)))
+        if topic is None:
+            raise TelegramRefusal(400, "Bad Request: message thread not found")
+        return {"message_thread_id": int(thread), "is_topic_message": True}
+
+    def _createForumTopic(self, params: Json) -> Json:
+        chat_id = _chat_id(params)
+        if chat_id not in self.forums:
+            raise TelegramRefusal(400, "Bad Request: the chat is not a forum")
+        name = str(params.get("name") or "")
+        if not 1 <= len(name) <= 128:
+            raise TelegramRefusal(400, "Bad Request: TOPIC_TITLE_EMPTY or too long")
+        thread = next(self._thread_ids)
+        self.topics[(chat_id, thread)] = {"name": name, "closed": False}
+        return {"message_thread_id": thread, "name": name, "icon_color": 7322096}
+
+    def _closeForumTopic(self, params: Json) -> bool:
+        return self._set_topic_closed(params, closed=True)
+
+    def _reopenForumTopic(self, params: Json) -> bool:
+        return self._set_topic_closed(params, closed=False)
+
+    def _set_topic_closed(self, params: Json, *, closed: bool) -> bool:
+        key = (_chat_id(params), int(params.get("message_thread_id") or 0))
+        topic = self.topics.get(key)
+        if topic is None:
+            raise TelegramRefusal(400, "Bad Request: message thread not found")
+        if topic["closed"] == closed:
+            raise TelegramRefusal(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        topic["closed"] = closed
+        return True
+
+    def _copyMessage(self, params: Json) -> Json:
+        chat_id = self._reachable(_chat_id(params))
+        if params.get("from_chat_id") in (None, ""):
+            raise TelegramRefusal(400, "Bad Request: from_chat_id is empty")
+        _message_id(params)
+        _check_markup(params.get("reply_markup"))
+        self._thread(chat_id, params)
+        return {"message_id": next(self._message_ids)}
+
+    def _getChatMember(self, params: Json) -> Json:
+        chat_id = _chat_id(params)
+        user_id = int(params.get("user_id") or 0)
+        status = self.members.get(chat_id, {}).get(user_id, "left")
+        member: Json = {
+            "status": status,
+            "user": {"id": user_id, "is_bot": False, "first_name": "?"},
+        }
+        if status == "administrator":
+            member.update(
+                can_be_edited=False,
+                is_anonymous=False,
+                can_manage_chat=True,
+                can_delete_messages=True,
+                can_manage_video_chats=True,
+                can_restrict_members=True,
+                can_promote_members=False,
+                can_change_info=True,
+                can_invite_users=True,
+                can_post_stories=False,
+                can_edit_stories=False,
+                can_delete_stories=False,
+            )
+        elif status == "creator":
+            member.update(is_anonymous=False)
+        return member
 
     def _message(self, chat_id: int, *, message_id: int | None = None, **content: Any) -> Json:
         chat: Json = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}

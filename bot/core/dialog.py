@@ -27,7 +27,12 @@ ENTRIES_PER_PAGE = 6
 # Questions longer than this are matched on their beginning only (and the reply says so).
 LONG_QUESTION_CHARS = 500
 # Commands the bot offers, in menu order; /help lists them and Telegram's menu shows them.
-COMMANDS = ("start", "topics", "contact", "register", "language", "help")
+COMMANDS = ("start", "topics", "contact", "register", "language", "help", "forget")
+# Offered only when questions can be handed to staff (config.yaml `handoff:`).
+HANDOFF_COMMANDS = ("ask",)
+# The "Ask the agency" button: "h:" hands over the user's latest question, "h:<question id>"
+# that question (bot.telegram_bot.handoff).
+HANDOFF_ACTION = "h:"
 
 ReplyKind = Literal[
     "answer",
@@ -185,14 +190,14 @@ class Dialog:
                     self._t(lang, "did_you_mean"),
                     lang,
                     "suggest",
-                    (*rows, self._fallback_row(lang)),
+                    (*rows, self._fallback_row(lang), *self._handoff_rows(lang)),
                     match=match,
                 )
         return Reply(
             self._t(lang, "fallback"),
             lang,
             "fallback",
-            (self._fallback_row(lang), self._contact_link_row(lang)),
+            (self._fallback_row(lang), self._contact_link_row(lang), *self._handoff_rows(lang)),
             match=match,
         )
 
@@ -251,14 +256,20 @@ class Dialog:
                 return self.show_entry(entry.id, lang)
         return Reply(self._t(lang, "welcome"), lang, "welcome", self._menu_buttons(lang))
 
+    def _commands(self) -> tuple[str, ...]:
+        handoff = HANDOFF_COMMANDS if self.settings.handoff.enabled else ()
+        return (*COMMANDS[:-1], *handoff, COMMANDS[-1])
+
     def help(self, lang: str) -> Reply:
-        commands = "\n".join(f"/{name} – {self._t(lang, 'command_' + name)}" for name in COMMANDS)
+        commands = "\n".join(
+            f"/{name} – {self._t(lang, 'command_' + name)}" for name in self._commands()
+        )
         text = self._t(lang, "help", commands=commands, bot_username=self.bot_username or "bot")
         return Reply(text, lang, "help", self._menu_buttons(lang))
 
     def command_descriptions(self, lang: str) -> list[tuple[str, str]]:
         """(command, description) pairs for Telegram's command menu."""
-        return [(name, self.locales.text(lang, "command_" + name)) for name in COMMANDS]
+        return [(name, self.locales.text(lang, "command_" + name)) for name in self._commands()]
 
     def contact(self, lang: str) -> Reply:
         agency = self.settings.agency
@@ -379,7 +390,11 @@ class Dialog:
         if kind == "f" and rest[:2] in ("y:", "n:") and len(rest) > 2:
             helpful = rest[0] == "y"
             key = "feedback_thanks_yes" if helpful else "feedback_thanks_no"
-            return Reply(self._t(lang, key), lang, "feedback", feedback_vote=(rest[2:], helpful))
+            # After a 👎 the user may hand that very question to staff.
+            rows = () if helpful else self._handoff_rows(lang, rest[2:])
+            return Reply(
+                self._t(lang, key), lang, "feedback", rows, feedback_vote=(rest[2:], helpful)
+            )
         if kind == "m":
             menus: dict[str, Callable[[str], Reply]] = {
                 "start": self.welcome,
@@ -420,6 +435,11 @@ class Dialog:
             Button(self._t(lang, "menu_topics"), action="t"),
             Button(self._t(lang, "menu_contact"), action="m:contact"),
         )
+
+    def _handoff_rows(self, lang: str, question_id: str = "") -> tuple[tuple[Button, ...], ...]:
+        if not self.settings.handoff.enabled:
+            return ()
+        return ((Button(self._t(lang, "handoff_button"), action=HANDOFF_ACTION + question_id),),)
 
     def _contact_link_row(self, lang: str) -> tuple[Button, ...]:
         return tuple(

@@ -32,6 +32,7 @@ from bot.core.dated import DatedEntry, dated_entries
 from bot.core.knowledge_state import LoadedKnowledge
 from bot.core.locales import Locales
 from bot.storage.question_log import ANSWER, FALLBACK, SUGGEST, LoggedQuestion
+from bot.storage.tickets import TicketStats
 
 ReportFormat = Literal["table", "csv", "json"]
 FORMATS: tuple[ReportFormat, ...] = ("table", "csv", "json")
@@ -106,6 +107,7 @@ class Report:
     dated: tuple[DatedEntry, ...] = ()
     # every day of the period, UTC: outcome -> questions (the HTML report's charts)
     per_day_outcomes: tuple[tuple[date, Mapping[str, int]], ...] = ()
+    tickets: TicketStats | None = None  # questions handed to staff; None: hand-off is off
 
     @property
     def fallback_share(self) -> float:
@@ -127,6 +129,13 @@ class QuestionSource(Protocol):
     def questions(self, since: datetime, until: datetime | None = None) -> list[LoggedQuestion]: ...
 
 
+@runtime_checkable
+class TicketSource(Protocol):
+    """Anything that counts hand-off tickets, such as the TicketStore."""
+
+    def stats(self, since: datetime, until: datetime | None = None) -> TicketStats: ...
+
+
 def build_report(
     source: QuestionSource | Iterable[LoggedQuestion],
     knowledge: LoadedKnowledge | None,
@@ -135,6 +144,7 @@ def build_report(
     *,
     similarity_threshold: float = SIMILARITY_THRESHOLD,
     dated: DatedAnswerSettings | None = None,
+    tickets: TicketSource | None = None,
 ) -> Report:
     """The report over questions asked in the `since` period up to `now` (UTC).
 
@@ -190,6 +200,7 @@ def build_report(
         per_day_outcomes=tuple(
             (day, dict(sorted(day_outcomes.get(day, Counter()).items()))) for day, _ in per_day
         ),
+        tickets=tickets.stats(start, until) if tickets is not None else None,
     )
 
 
@@ -316,6 +327,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_dated": "Dated answers to check (faq/: reviewed:, expires:)",
         "dated_expired": "expired {day}, no longer served",
         "dated_stale": "last reviewed {day}",
+        "tickets": (
+            "Handed to staff: {opened} · answered: {answered} · median time to the first"
+            " reply: {median}"
+        ),
     },
     "sq": {
         "report_title": "Raporti i pyetjeve",
@@ -360,6 +375,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_dated": "Përgjigje me datë për t'u kontrolluar (faq/: reviewed:, expires:)",
         "dated_expired": "skadoi më {day}, nuk jepet më",
         "dated_stale": "kontrolluar për herë të fundit më {day}",
+        "tickets": (
+            "Dërguar stafit: {opened} · me përgjigje: {answered} · koha mesatare (mediana)"
+            " deri te përgjigjja e parë: {median}"
+        ),
     },
 }
 _LOCALES = Locales(_TEXTS, fallback_language="en")
@@ -380,6 +399,33 @@ def _percent(share: float) -> str:
     return f"{share:.0%}"
 
 
+def _tickets_line(report: Report, lang: str) -> str | None:
+    """Hand-off tickets: opened, answered, median wait for the first staff reply."""
+    tickets = report.tickets
+    if tickets is None:
+        return None
+    return _t(
+        lang,
+        "tickets",
+        opened=tickets.opened,
+        answered=tickets.answered,
+        median=_duration(tickets.median_first_reply),
+    )
+
+
+def _duration(length: timedelta | None) -> str:
+    if length is None:
+        return "–"
+    minutes = round(length.total_seconds() / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
 # ----- Telegram summaries --------------------------------------------------------------
 
 
@@ -387,8 +433,10 @@ def stats_summary(report: Report, lang: str) -> str:
     """A few lines of Telegram HTML for the admins' /stats (build the report over
     SUMMARY_PERIOD)."""
     period = _period(report, lang)
+    tickets = _tickets_line(report, lang)
     if not report.questions:
-        return _t(lang, "no_questions", period=period)
+        text = _t(lang, "no_questions", period=period)
+        return f"{text}\n{html.escape(tickets)}" if tickets is not None else text
     lines = [
         f"<b>{html.escape(_t(lang, 'report_title'))}, {html.escape(period)}</b>",
         html.escape(
@@ -420,6 +468,8 @@ def stats_summary(report: Report, lang: str) -> str:
             for u in unhelpful
         )
         lines.append(html.escape(_t(lang, "most_unhelpful", entries=listed)))
+    if tickets is not None:
+        lines.append(html.escape(tickets))
     if report.unanswered:
         lines.append(html.escape(_t(lang, "stats_more")))
     return "\n".join(lines)
@@ -491,6 +541,9 @@ def _render_table(report: Report, lang: str) -> str:
             share=_percent(report.fallback_share),
         )
     )
+    tickets = _tickets_line(report, lang)
+    if tickets is not None:
+        out.append(tickets)
     out.extend(_clusters_table(report.unanswered, _t(lang, "table_unanswered"), lang))
     out.extend(_clusters_table(report.low_confidence, _t(lang, "table_low_confidence"), lang))
 
@@ -593,6 +646,11 @@ def _render_csv(report: Report, lang: str) -> str:
         {"section": "summary", "key": "people", "value": report.people},
         {"section": "summary", "key": "fallback_share", "value": round(report.fallback_share, 4)},
     ]
+    if report.tickets is not None:
+        rows.extend(
+            {"section": "tickets", "key": key, "value": value}
+            for key, value in _tickets_dict(report.tickets).items()
+        )
     rows.extend(
         {"section": "outcome", "key": outcome, "value": count}
         for outcome, count in report.outcomes.items()
@@ -703,4 +761,14 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         ],
         "unanswered": [cluster(c) for c in report.unanswered],
         "low_confidence": [cluster(c) for c in report.low_confidence],
+        "tickets": _tickets_dict(report.tickets) if report.tickets is not None else None,
+    }
+
+
+def _tickets_dict(tickets: TicketStats) -> dict[str, Any]:
+    median = tickets.median_first_reply
+    return {
+        "opened": tickets.opened,
+        "answered": tickets.answered,
+        "median_first_reply_seconds": None if median is None else round(median.total_seconds()),
     }

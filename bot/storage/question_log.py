@@ -626,6 +626,20 @@ class QuestionLog:
             ).fetchall()
         return {row[0]: FeedbackCounts(int(row[1]), int(row[2])) for row in rows}
 
+    def forget_user(self, user_id: int) -> int:
+        """Delete every question of the user (found by their keyed hash), including any
+        still queued; returns how many."""
+        self.flush()
+        user_hash = hash_user(self._key, user_id)
+        with self._reader() as connection:
+            with connection:
+                deleted = connection.execute(
+                    "DELETE FROM questions WHERE user_hash = ?", (user_hash,)
+                )
+            # No old copy of the deleted rows may stay behind in the -wal file.
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted.rowcount
+
 
 def _connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=10.0, check_same_thread=check_same_thread)

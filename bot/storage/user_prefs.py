@@ -69,6 +69,13 @@ class UserPrefs:
         if len(self._recent) > self._recent_users:
             self._recent.popitem(last=False)
 
+    def forget(self, user_id: int) -> None:
+        """Drop everything kept about the user (the file is rewritten without them)."""
+        self._recent.pop(user_id, None)
+        if self._chosen.pop(hash_user(self._key, user_id), None) is None or self.path is None:
+            return
+        _write(self.path, self._chosen)
+
 
 def _read(path: Path) -> dict[str, str]:
     try:

@@ -32,6 +32,7 @@ from bot.staff.report import (
 )
 from bot.staff.report_html import render_html_report
 from bot.telegram_bot.handlers import BotServices, note_outcome, services, user_language
+from bot.telegram_bot.handoff import handoff_in
 from bot.telegram_bot.staff_notices import reload_notice, staff_command_descriptions
 
 logger = logging.getLogger(__name__)
@@ -67,9 +68,14 @@ async def _reply_with_report(
     if svc.question_source is None:
         await message.reply_text(svc.dialog.locales.text(lang, "staff_no_log"))
         return
+    handing_off = handoff_in(context.bot_data)
     # Reading and clustering a week of questions takes a moment: not on the event loop.
     report = await asyncio.to_thread(
-        build_report, svc.question_source, svc.knowledge.current, SUMMARY_PERIOD
+        build_report,
+        svc.question_source,
+        svc.knowledge.current,
+        SUMMARY_PERIOD,
+        tickets=handing_off.store if handing_off is not None else None,
     )
     await message.reply_text(summarise(report, lang))
 

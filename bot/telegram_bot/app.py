@@ -9,6 +9,7 @@ pointed at a fake Bot API server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -47,8 +48,9 @@ from bot.core.knowledge_state import KnowledgeHolder
 from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
 from bot.storage.question_log import QuestionLog, key_path_for, load_or_create_key
+from bot.storage.tickets import TicketStore
 from bot.storage.user_prefs import UserPrefs, user_prefs_path
-from bot.telegram_bot import admin_handlers, handlers
+from bot.telegram_bot import admin_handlers, forget, handlers, handoff
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
 
@@ -131,9 +133,11 @@ def add_handlers(application: TelegramApplication) -> None:
         ],
         group=-1,
     )
+    handoff.register(application)  # "Ask the agency"; before the catch-alls below
     application.add_handlers(
         [
             CommandHandler("start", handlers.start, filters=NEW_MESSAGE),
+            CommandHandler("forget", forget.forget, filters=NEW_MESSAGE),
             CommandHandler(["topics", "faq"], handlers.topics, filters=NEW_MESSAGE),
             CommandHandler("contact", handlers.contact, filters=NEW_MESSAGE),
             CommandHandler("register", handlers.register, filters=NEW_MESSAGE),
@@ -270,10 +274,12 @@ async def post_init(application: TelegramApplication) -> None:
         stop = asyncio.Event()
         watcher = asyncio.create_task(svc.reloader.watch(stop), name="faq watcher")
         application.bot_data[WATCHER_KEY] = (stop, watcher)
+    await handoff.start(application)
 
 
 async def post_stop(application: TelegramApplication) -> None:
     """Stop watching faq/ (the watcher wakes within its polling step)."""
+    await handoff.stop(application)
     running = application.bot_data.pop(WATCHER_KEY, None)
     if running is None:
         return
@@ -299,6 +305,7 @@ def build_application(
     *,
     prefs: UserPrefs | None = None,
     question_log: QuestionRecorder | None = None,
+    tickets: TicketStore | None = None,
     flood: FloodGuard | None = None,
     request: BaseRequest | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
@@ -353,6 +360,8 @@ def build_application(
     )
     application.bot_data[handlers.SERVICES_KEY] = svc
     application.bot_data[WATCH_FAQ_KEY] = watch_faq
+    forget.add_default_forgetters(application, svc)
+    handoff.install(application, tickets)  # needs a staff group in config.yaml `handoff:`
     add_handlers(application)
     return application
 
@@ -413,7 +422,13 @@ def run_telegram_bot(
     dialog, holder = build_dialog(settings, faq_dir)
     key = load_or_create_key(key_path_for(settings.question_log_path), environ)
     prefs = UserPrefs(user_prefs_path(settings.question_log_path), key)
-    with QuestionLog.from_settings(settings, environ) as question_log:
+    with (
+        QuestionLog.from_settings(settings, environ) as question_log,
+        contextlib.ExitStack() as stores,
+    ):
+        tickets = None
+        if settings.handoff.enabled:
+            tickets = stores.enter_context(TicketStore.from_settings(settings, environ))
         application = build_application(
             settings,
             token,
@@ -421,6 +436,7 @@ def run_telegram_bot(
             holder,
             prefs=prefs,
             question_log=question_log,
+            tickets=tickets,
             faq_dir=faq_dir,
             watch_faq=True,
         )

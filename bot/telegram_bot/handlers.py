@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Protocol
 
@@ -73,6 +73,10 @@ class BotServices:
     question_log: QuestionRecorder | None = None  # None: questions are not logged
     question_source: QuestionSource | None = None  # the log read back, for /stats
     reloader: KnowledgeReloader | None = None  # for /reload and the FAQ watcher
+    # Told of every question answered in words (update, question id, text, reply).
+    question_listeners: list[Callable[[Update, str, str, Reply], None]] = field(
+        default_factory=list
+    )
 
 
 def services_in(bot_data: MutableMapping[Any, Any]) -> BotServices:
@@ -183,6 +187,8 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if reply.match is not None and reply.match.lang:
         svc.prefs.note_language(user.id, reply.match.lang)
     question_id = record_question(svc, text, user.id, reply)
+    for listener in svc.question_listeners:  # e.g. hand-off keeps it for "Ask the agency"
+        listener(update, question_id, text, reply)
     if reply.ask_feedback:
         reply = with_feedback_buttons(svc.dialog, reply, question_id)
     await send_reply(update, context, reply)
@@ -330,9 +336,13 @@ async def take_vote(
     thanks = callback_answer(reply.text)
     await query.answer(thanks, show_alert=len(thanks) > TOAST_LIMIT)
     if isinstance(query.message, Message):
-        await query.edit_message_reply_markup(
-            without_row_of(query.message.reply_markup, query.data or "")
-        )
+        kept = without_row_of(query.message.reply_markup, query.data or "")
+        added = inline_keyboard(reply.buttons)  # after a 👎: "Ask the agency"
+        if added is not None:
+            kept = InlineKeyboardMarkup(
+                [*(kept.inline_keyboard if kept else ()), *added.inline_keyboard]
+            )
+        await query.edit_message_reply_markup(kept)
 
 
 def callback_answer(text: str) -> str:

@@ -1,0 +1,61 @@
+"""/forget: delete what the bot keeps about the user, then confirm.
+
+Each part that keeps something about users adds a forgetter (`add_forgetter`); /forget runs
+them all, in the order added: the question log (found by the keyed hash), the language
+choice, hand-off tickets, and whatever joins later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.telegram_bot.handlers import BotServices, note_outcome, services, user_language
+
+logger = logging.getLogger(__name__)
+
+FORGETTERS_KEY = "forgetters"
+Forgetter = Callable[[int], Awaitable[None]]
+
+
+def forgetters_in(bot_data: MutableMapping[Any, Any]) -> list[Forgetter]:
+    found: list[Forgetter] = bot_data.setdefault(FORGETTERS_KEY, [])
+    return found
+
+
+def add_forgetter(application: Any, forgetter: Forgetter) -> None:
+    forgetters_in(application.bot_data).append(forgetter)
+
+
+def add_default_forgetters(application: Any, svc: BotServices) -> None:
+    """The question log's rows and the language choice."""
+    log_forget = getattr(svc.question_log, "forget_user", None)
+    if callable(log_forget):
+
+        async def forget_questions(user_id: int) -> None:
+            await asyncio.to_thread(log_forget, user_id)
+
+        add_forgetter(application, forget_questions)
+
+    async def forget_preferences(user_id: int) -> None:
+        await asyncio.to_thread(svc.prefs.forget, user_id)
+
+    add_forgetter(application, forget_preferences)
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forget: every forgetter runs before the user is told it is done."""
+    svc = services(context)
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    lang = user_language(update, svc)  # before the choice is forgotten
+    note_outcome("forget")
+    for forgetter in forgetters_in(context.bot_data):
+        await forgetter(user.id)
+    await message.reply_text(svc.dialog.locales.text(lang, "forgotten"))

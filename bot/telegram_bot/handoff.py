@@ -1,0 +1,491 @@
+"""Ask the agency: the user's side of handing a question to staff.
+
+"Ask the agency" (on a fallback, a "did you mean" and after a 👎) or `/ask <question>` shows
+what will be sent and who will see it; one tap sends it (with the user's name only if they
+choose so). The ticket is committed to the ticket store before the user is told it was
+received, then posted to the staff group (bot.telegram_bot.staff_group). Staff replies
+come back as copies, under a line saying they are from the agency; the user answers by
+replying to any message of the ticket.
+
+Questions waiting for a confirming tap are kept in memory only (a bounded number): nothing
+was promised yet, and an unconfirmed question should not reach the disk. After a restart the
+old button asks the user to use /ask instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import math
+import secrets
+from collections import OrderedDict
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.config import HandoffSettings
+from bot.core.dialog import HANDOFF_ACTION, Dialog, Reply
+from bot.core.telegram_html import escape
+from bot.storage.tickets import Blocked, LimitReached, Ticket, TicketStore
+from bot.telegram_bot.forget import add_forgetter
+from bot.telegram_bot.handlers import (
+    note_outcome,
+    question,
+    services,
+    services_in,
+    unsupported,
+    user_language,
+)
+
+logger = logging.getLogger(__name__)
+
+HANDOFF_KEY = "handoff"
+SWEEPER_KEY = "handoff_sweeper"
+# Confirmation buttons: "hs:<draft>" send, "hn:<draft>" send with the name, "hx:<draft>" cancel.
+SEND, SEND_WITH_NAME, CANCEL = "hs:", "hn:", "hx:"
+# Questions waiting for a confirming tap, across all users (oldest forgotten first).
+MAX_DRAFTS = 10_000
+# How often the sweeper posts tickets the group has not got yet, closes idle tickets and
+# erases expired ones.
+SWEEP_SECONDS = 60.0
+TOPIC_NAME_CHARS = 120  # Telegram allows 128
+
+
+@dataclass(frozen=True)
+class Draft:
+    user_id: int
+    question: str
+    lang: str
+    offered: dict[str, Any]
+
+
+@dataclass
+class Handoff:
+    """The hand-off's state, kept once in `application.bot_data`."""
+
+    store: TicketStore
+    settings: HandoffSettings
+    drafts: OrderedDict[str, Draft] = field(default_factory=OrderedDict)
+    latest: dict[int, str] = field(default_factory=dict)  # user id -> their latest draft
+    # Staff-group membership as Telegram last told it: user id -> (member?, valid until).
+    membership: dict[int, tuple[bool, float]] = field(default_factory=dict)
+
+    @property
+    def staff_chat_id(self) -> int:
+        assert self.settings.staff_chat_id is not None
+        return self.settings.staff_chat_id
+
+    def keep_draft(self, draft_id: str, draft: Draft) -> None:
+        self.drafts.pop(draft_id, None)
+        self.drafts[draft_id] = draft
+        self.latest[draft.user_id] = draft_id
+        while len(self.drafts) > MAX_DRAFTS:
+            _, dropped = self.drafts.popitem(last=False)
+            if self.latest.get(dropped.user_id) not in self.drafts:
+                self.latest.pop(dropped.user_id, None)
+
+    def forget_drafts(self, user_id: int) -> None:
+        self.latest.pop(user_id, None)
+        for draft_id in [k for k, d in self.drafts.items() if d.user_id == user_id]:
+            del self.drafts[draft_id]
+
+
+def handoff_in(bot_data: MutableMapping[Any, Any]) -> Handoff | None:
+    found = bot_data.get(HANDOFF_KEY)
+    return found if isinstance(found, Handoff) else None
+
+
+def _handoff(context: ContextTypes.DEFAULT_TYPE) -> Handoff:
+    found = handoff_in(context.bot_data)
+    if found is None:
+        raise RuntimeError("hand-off handlers run without hand-off installed")
+    return found
+
+
+# ----- wiring (called by bot.telegram_bot.app) ---------------------------------------------
+
+
+def install(application: Any, store: TicketStore | None) -> None:
+    """Keep the hand-off's state, note each question for "Ask the agency", and let /forget
+    delete the user's tickets. Without a staff group or a store, hand-off stays off."""
+    svc = services_in(application.bot_data)
+    settings = svc.dialog.settings.handoff
+    if store is None or not settings.enabled:
+        return
+    handoff = Handoff(store, settings)
+    application.bot_data[HANDOFF_KEY] = handoff
+
+    def note_question(update: Update, question_id: str, text: str, reply: Reply) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or chat.type != ChatType.PRIVATE:
+            return
+        handoff.keep_draft(question_id, Draft(user.id, text, reply.lang, offered_by(reply)))
+
+    svc.question_listeners.append(note_question)
+
+    async def forget_tickets(user_id: int) -> None:
+        handoff.forget_drafts(user_id)
+        withdrawn = await asyncio.to_thread(store.forget_user, user_id)
+        await asyncio.to_thread(store.checkpoint)
+        for ticket in withdrawn:
+            await _tell_staff_withdrawn(application.bot, svc.dialog, ticket)
+
+    add_forgetter(application, forget_tickets)
+
+
+def register(application: Any) -> None:
+    """Add the hand-off's handlers: call before the handler table's catch-alls of group 0
+    (they are tried in the order added)."""
+    # staff_group builds on this module, so it is imported when used, not at the top.
+    from bot.telegram_bot import staff_group
+
+    handoff = handoff_in(application.bot_data)
+    if handoff is None:
+        return
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    application.add_handlers(
+        [
+            CommandHandler("ask", ask_command, filters=filters.UpdateType.MESSAGE),
+            CallbackQueryHandler(ask_button, pattern=f"^{HANDOFF_ACTION}"),
+            CallbackQueryHandler(confirm_button, pattern=r"^h[snx]:"),
+            MessageHandler(
+                private & filters.REPLY & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
+                user_reply,
+            ),
+        ]
+    )
+    # Before everything else, even the flood guard: the staff group is not for questions.
+    application.add_handlers(staff_group.handlers(handoff.staff_chat_id), group=-2)
+
+
+async def start(application: Any) -> None:
+    """Set the staff group's menu; post what the group missed while the bot was down (at
+    once), then sweep every minute."""
+    handoff = handoff_in(application.bot_data)
+    if handoff is None:
+        return
+    await _set_staff_commands(application, handoff)
+
+    async def every_minute() -> None:
+        while True:
+            try:
+                await sweep(application)
+            except Exception:  # the bot keeps answering; the next sweep tries again
+                logger.exception("the hand-off sweep failed; trying again in a minute")
+            await asyncio.sleep(SWEEP_SECONDS)
+
+    application.bot_data[SWEEPER_KEY] = asyncio.create_task(every_minute(), name="hand-off")
+
+
+async def _set_staff_commands(application: Any, handoff: Handoff) -> None:
+    """The staff group's command menu: the ticket commands."""
+    dialog = services_in(application.bot_data).dialog
+    lang = dialog.settings.default_language
+    commands = [
+        BotCommand(name, dialog.locales.text(lang, "command_" + name))
+        for name in ("close", "reopen", "block", "unblock")
+    ]
+    try:
+        await application.bot.set_my_commands(
+            commands, scope=BotCommandScopeChat(handoff.staff_chat_id)
+        )
+    except TelegramError as error:
+        logger.warning("no command menu in the staff group (is the bot in it?): %s", error)
+
+
+async def stop(application: Any) -> None:
+    task = application.bot_data.pop(SWEEPER_KEY, None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def sweep(application: Any) -> None:
+    """Post unposted tickets, close idle ones (telling both sides), erase expired ones."""
+    from bot.telegram_bot import staff_group
+
+    handoff = handoff_in(application.bot_data)
+    if handoff is None:
+        return
+    svc = services_in(application.bot_data)
+    store, bot = handoff.store, application.bot
+    for ticket in await asyncio.to_thread(store.unposted):
+        await post_ticket(bot, svc.dialog, handoff, ticket)
+    idle = handoff.settings.idle_close_hours
+    for ticket in await asyncio.to_thread(store.idle_tickets, timedelta(hours=idle)):
+        if await asyncio.to_thread(store.close_ticket, ticket.id, "idle"):
+            await tell_user(bot, svc.dialog, handoff, ticket, "handoff_closed_idle")
+            await staff_group.after_close(bot, svc.dialog, ticket, "staff_closed_idle", hours=idle)
+    await asyncio.to_thread(store.purge_expired, handoff.settings.retention_days)
+
+
+# ----- what the user sees ---------------------------------------------------------------
+
+
+def offered_by(reply: Reply) -> dict[str, Any]:
+    """What the bot had offered for the question, for the ticket card."""
+    match = reply.match
+    candidates = list(match.candidates) if match is not None else []
+    if not candidates and match is not None and match.best is not None:
+        candidates = [match.best]
+    return {
+        "kind": reply.kind,
+        "candidates": [[c.entry_id, round(c.score, 1)] for c in candidates[:3]],
+    }
+
+
+def user_text(dialog: Dialog, lang: str, key: str, **values: str) -> str:
+    agency = escape(dialog.settings.placeholders(lang)["agency_name"])
+    return dialog.locales.text(lang, key, agency_name=agency, **values)
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ask <question>: the confirmation for that question; /ask alone: for the latest
+    question, or how to use /ask."""
+    svc, handoff = services(context), _handoff(context)
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    lang = user_language(update, svc)
+    note_outcome("handoff_ask")
+    if message.chat.type != ChatType.PRIVATE:
+        await message.reply_text(user_text(svc.dialog, lang, "handoff_private_only"))
+        return
+    text = " ".join(context.args or [])
+    if text:
+        draft_id = secrets.token_urlsafe(8)
+        # Matched as a question would be, so staff see what the bot could have offered.
+        reply = svc.dialog.reply_to_question(text, chosen_lang=lang)
+        handoff.keep_draft(draft_id, Draft(user.id, text, reply.lang, offered_by(reply)))
+    else:
+        draft_id = handoff.latest.get(user.id, "")
+        if draft_id not in handoff.drafts:
+            await message.reply_text(user_text(svc.dialog, lang, "handoff_no_question"))
+            return
+    await _show_confirmation(context, message.chat.id, draft_id, handoff.drafts[draft_id])
+
+
+async def ask_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Ask the agency": the confirmation for that question (or the latest one)."""
+    svc, handoff = services(context), _handoff(context)
+    query = update.callback_query
+    if query is None:
+        return
+    lang = user_language(update, svc)
+    note_outcome("handoff_ask")
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        await query.answer(user_text(svc.dialog, lang, "handoff_private_only"), show_alert=True)
+        return
+    draft_id = (query.data or "")[len(HANDOFF_ACTION) :] or handoff.latest.get(query.from_user.id)
+    draft = handoff.drafts.get(draft_id or "")
+    if draft_id is None or draft is None or draft.user_id != query.from_user.id:
+        await query.answer(user_text(svc.dialog, lang, "handoff_expired"), show_alert=True)
+        return
+    await query.answer()
+    await _show_confirmation(context, chat.id, draft_id, draft)
+
+
+async def _show_confirmation(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, draft_id: str, draft: Draft
+) -> None:
+    dialog = services(context).dialog
+    lang = draft.lang
+    text = user_text(dialog, lang, "handoff_confirm", question=html.escape(draft.question))
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    user_text(dialog, lang, "handoff_send"), callback_data=SEND + draft_id
+                ),
+                InlineKeyboardButton(
+                    user_text(dialog, lang, "handoff_send_with_name"),
+                    callback_data=SEND_WITH_NAME + draft_id,
+                ),
+            ],
+            [
+                InlineKeyboardButton(
+                    user_text(dialog, lang, "handoff_cancel"), callback_data=CANCEL + draft_id
+                )
+            ],
+        ]
+    )
+    await context.bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send, send with the name, or cancel: the ticket is committed before the user is told."""
+    svc, handoff = services(context), _handoff(context)
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    action, draft_id = (query.data or "")[:3], (query.data or "")[3:]
+    user = query.from_user
+    draft = handoff.drafts.get(draft_id)
+    lang = draft.lang if draft is not None else user_language(update, svc)
+    if draft is None or draft.user_id != user.id:
+        note_outcome("handoff_expired")
+        await query.answer(user_text(svc.dialog, lang, "handoff_expired"), show_alert=True)
+        return
+    await query.answer()
+    if action == CANCEL:
+        note_outcome("handoff_cancelled")
+        handoff.drafts.pop(draft_id, None)
+        await query.edit_message_text(user_text(svc.dialog, lang, "handoff_cancelled"))
+        return
+    name = None
+    if action == SEND_WITH_NAME:
+        name = user.full_name + (f" (@{user.username})" if user.username else "")
+    opened = await asyncio.to_thread(
+        handoff.store.open_ticket,
+        draft=draft_id,
+        user_id=user.id,
+        chat_id=query.message.chat.id,
+        user_name=name,
+        lang=lang,
+        question=draft.question,
+        offered=draft.offered,
+        staff_chat_id=handoff.staff_chat_id,
+        max_open=handoff.settings.max_open_per_user,
+        max_per_day=handoff.settings.max_per_day,
+    )
+    if isinstance(opened, LimitReached):
+        note_outcome("handoff_limit")
+        await query.edit_message_text(_limituser_text(svc.dialog, lang, opened, handoff))
+        return
+    if isinstance(opened, Blocked):
+        # Staff blocked this user: they are not told, and nothing reaches staff.
+        note_outcome("handoff_blocked")
+        handoff.drafts.pop(draft_id, None)
+        await query.edit_message_text(user_text(svc.dialog, lang, "handoff_received"))
+        return
+    ticket, created = opened
+    note_outcome("handoff_opened" if created else "handoff_repeated")
+    handoff.drafts.pop(draft_id, None)
+    if not created:
+        return  # a second tap on "send": the first one has told the user already
+    # The route first: once the user reads "reply to this message", the reply must work.
+    await asyncio.to_thread(
+        handoff.store.add_route, query.message.chat.id, query.message.message_id, ticket.id
+    )
+    await post_ticket(context.bot, svc.dialog, handoff, ticket)
+    await query.edit_message_text(user_text(svc.dialog, lang, "handoff_received"))
+
+
+def _limituser_text(dialog: Dialog, lang: str, limit: LimitReached, handoff: Handoff) -> str:
+    if limit.kind == "open" or limit.retry_at is None:
+        return user_text(dialog, lang, "handoff_limit_open")
+    wait = limit.retry_at - handoff.store.now()
+    hours = max(1, math.ceil(wait.total_seconds() / 3600))
+    return user_text(dialog, lang, "handoff_limit_daily", hours=str(hours))
+
+
+async def user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reply to one of a ticket's messages in the user's chat goes to staff (any kind of
+    message, copied); a reply to anything else is a question like any other."""
+    from bot.telegram_bot import staff_group
+
+    svc, handoff = services(context), _handoff(context)
+    message = update.effective_message
+    if message is None or message.reply_to_message is None:
+        return
+    ticket = await asyncio.to_thread(
+        handoff.store.ticket_for_message, message.chat.id, message.reply_to_message.message_id
+    )
+    if ticket is None:
+        if message.text:
+            await question(update, context)
+        else:
+            await unsupported(update, context)
+        return
+    if not ticket.is_open:
+        note_outcome("handoff_closed_reply")
+        await message.reply_text(user_text(svc.dialog, ticket.lang, "handoff_ticket_closed"))
+        return
+    note_outcome("handoff_user_message")
+    await asyncio.to_thread(handoff.store.note_user_message, ticket.id)
+    await staff_group.relay_to_staff(context.bot, svc.dialog, handoff, ticket, message)
+    await message.reply_text(user_text(svc.dialog, ticket.lang, "handoff_user_sent"))
+
+
+# ----- shared with the staff side -----------------------------------------------------------
+
+
+async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket) -> bool:
+    """Put the ticket in the staff group (its own topic when topics are on) and note where;
+    False if the group refused (the sweeper tries again)."""
+    from bot.telegram_bot import staff_group
+
+    store, chat_id = handoff.store, ticket.staff_chat_id
+    thread = ticket.staff_thread_id
+    try:
+        if handoff.settings.forum_topics and thread is None:
+            name = f"#{ticket.id} {' '.join(ticket.question.split())}"[:TOPIC_NAME_CHARS]
+            topic = await bot.create_forum_topic(chat_id, name)
+            thread = int(topic.message_thread_id)
+            await asyncio.to_thread(store.set_staff_thread, ticket.id, thread)
+        card = await bot.send_message(
+            chat_id,
+            staff_group.card_text(dialog, ticket, topic=thread is not None),
+            message_thread_id=thread,
+        )
+    except TelegramError as error:
+        logger.error("could not post ticket #%d to the staff group: %s", ticket.id, error)
+        return False
+    await asyncio.to_thread(store.set_staff_message, ticket.id, card.message_id)
+    return True
+
+
+async def tell_user(
+    bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket, key: str
+) -> Message | None:
+    """A message to the ticket's user; None if it could not be delivered (a 403 marks the
+    ticket and tells staff)."""
+    from bot.telegram_bot import staff_group
+
+    if ticket.chat_id is None:
+        return None
+    try:
+        sent: Message = await bot.send_message(ticket.chat_id, user_text(dialog, ticket.lang, key))
+    except Forbidden:
+        await staff_group.user_unreachable(bot, dialog, handoff, ticket)
+        return None
+    except TelegramError as error:
+        logger.warning("could not tell the user of ticket #%d: %s", ticket.id, error)
+        return None
+    return sent
+
+
+async def _tell_staff_withdrawn(bot: Any, dialog: Dialog, ticket: Ticket) -> None:
+    """/forget deleted the ticket: the card loses the question, staff see only that."""
+    lang = dialog.settings.default_language
+    try:
+        if ticket.staff_message_id is not None:
+            await bot.edit_message_text(
+                dialog.locales.text(lang, "staff_withdrawn_card", ticket=str(ticket.id)),
+                chat_id=ticket.staff_chat_id,
+                message_id=ticket.staff_message_id,
+            )
+        await bot.send_message(
+            ticket.staff_chat_id,
+            dialog.locales.text(lang, "staff_withdrawn", ticket=str(ticket.id)),
+            message_thread_id=ticket.staff_thread_id,
+        )
+    except TelegramError as error:
+        logger.warning("could not tell staff that ticket #%d was withdrawn: %s", ticket.id, error)
