@@ -19,7 +19,7 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.core.locales import Locales
 from bot.staff.report import Cluster, EntryUsage, Report
@@ -336,6 +336,30 @@ def never_asked_section(report: Report, t: Texts) -> Section:
     )
 
 
+def tickets_section(report: Report, t: Texts) -> Section | None:
+    """Questions handed to staff (present only when the hand-off is switched on)."""
+    stats = report.tickets
+    if stats is None:
+        return None
+    median = stats.median_first_reply
+    waited = "–" if median is None else _duration(median)
+    return Section(
+        "tickets",
+        t("html_tickets_heading"),
+        table=Table(
+            (t("html_tickets_opened"), t("html_tickets_answered"), t("html_tickets_median")),
+            ((stats.opened, stats.answered, waited),),
+            (True, True, True),
+        ),
+    )
+
+
+def _duration(length: timedelta) -> str:
+    minutes = round(length.total_seconds() / 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
 def dated_section(report: Report, t: Texts) -> Section | None:
     """Entries past their expires: day or not reviewed for too long (dated answers)."""
     if not report.dated:
@@ -371,6 +395,7 @@ SECTIONS: list[SectionBuilder] = [
     low_confidence_section,
     unhelpful_section,
     never_asked_section,
+    tickets_section,
     dated_section,
 ]
 

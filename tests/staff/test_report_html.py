@@ -23,6 +23,7 @@ from bot.core.locales import Locales, load_locales
 from bot.staff.report import Report, build_report, render_report
 from bot.staff.report_html import SECTIONS, Section, Texts, render_html_report
 from bot.storage.question_log import LoggedQuestion, QuestionLog
+from bot.storage.tickets import TicketStats
 from tests.factories import CONTACT_FAQ, GRANTS_FAQ, make_settings, settings_mapping, write_faq
 from tests.web_pages import (
     SVG,
@@ -298,6 +299,17 @@ def test_expired_and_stale_entries_are_listed_for_staff_to_check(
     ]
     plain = parse_page(render_html_report(report, locales, "en"))
     assert "dated" not in [s.get("data-section") for s in elements(plain, "section")]
+
+
+def test_tickets_handed_to_staff_are_counted_when_the_hand_off_is_on(
+    report: Report, locales: Locales
+) -> None:
+    stats = TicketStats(opened=4, answered=3, median_first_reply=timedelta(hours=2, minutes=5))
+    tree = parse_page(render_html_report(replace(report, tickets=stats), locales, "en"))
+    (section,) = [s for s in elements(tree, "section") if s.get("data-section") == "tickets"]
+    assert [text_of(td) for td in elements(section, "td")] == ["4", "3", "2 h 05 min"]
+    plain = parse_page(render_html_report(report, locales, "en"))
+    assert "tickets" not in [s.get("data-section") for s in elements(plain, "section")]
 
 
 # ----- the command line -----------------------------------------------------------------------
