@@ -46,8 +46,8 @@ from bot.core.dialog import Dialog
 from bot.core.knowledge_state import KnowledgeHolder
 from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
-from bot.storage.question_log import QuestionLog, key_path_for, load_or_create_key
-from bot.storage.user_prefs import UserPrefs, user_prefs_path
+from bot.storage.stores import open_stores
+from bot.storage.user_prefs import UserPrefs
 from bot.telegram_bot import admin_handlers, handlers
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
@@ -265,6 +265,7 @@ async def post_init(application: TelegramApplication) -> None:
     for lang in settings.languages:
         await application.bot.set_my_commands(bot_commands(svc.dialog, lang), language_code=lang)
     await admin_handlers.set_admin_commands(application.bot, svc)
+    admin_handlers.tell_admins_about_the_question_log(application.bot, svc)
     if application.bot_data.get(WATCH_FAQ_KEY) and svc.reloader is not None:
         stop = asyncio.Event()
         watcher = asyncio.create_task(svc.reloader.watch(stop), name="faq watcher")
@@ -410,16 +411,15 @@ def run_telegram_bot(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     dialog, holder = build_dialog(settings, faq_dir)
-    key = load_or_create_key(key_path_for(settings.question_log_path), environ)
-    prefs = UserPrefs(user_prefs_path(settings.question_log_path), key)
-    with QuestionLog.from_settings(settings, environ) as question_log:
+    # Never raises over the disk: a database that cannot be used is reported to the admins.
+    with open_stores(settings, environ) as stores:
         application = build_application(
             settings,
             token,
             dialog,
             holder,
-            prefs=prefs,
-            question_log=question_log,
+            prefs=stores.prefs,
+            question_log=stores.question_log,
             faq_dir=faq_dir,
             watch_faq=True,
         )
