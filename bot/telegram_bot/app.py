@@ -9,6 +9,7 @@ pointed at a fake Bot API server.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -252,6 +253,58 @@ def keep_token_out_of_logs(token: str) -> None:
             handler.addFilter(TokenRedactingFilter(token))
 
 
+class UpdateContentFilter(logging.Filter):
+    """python-telegram-bot logs the whole body of a webhook update it cannot parse (at
+    CRITICAL, with a traceback) and of every update (at DEBUG); it holds users' messages
+    and ids. These records keep the body's size and the update's kind only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("Something went wrong processing the data received"):
+            data = _first_argument(record)
+            error = record.exc_info[1] if record.exc_info else None
+            record.msg = (
+                "an update from the webhook could not be read (%d bytes, kind %s, %s); "
+                "it was not processed"
+            )
+            record.args = (_size_of(data), _kind_of(data), type(error).__name__)
+            record.exc_info, record.exc_text = None, None
+        elif message.startswith("Webhook received data"):
+            body = _first_argument(record)
+            record.msg, record.args = "webhook received %d bytes", (len(str(body).encode()),)
+        return True
+
+
+def _first_argument(record: logging.LogRecord) -> object:
+    # logging keeps a lone mapping argument as `args` itself, not in a tuple.
+    if isinstance(record.args, tuple):
+        return record.args[0] if record.args else None
+    return record.args
+
+
+def _size_of(data: object) -> int:
+    try:
+        return len(json.dumps(data, ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        return -1
+
+
+def _kind_of(data: object) -> str:
+    """The update's kind ("message", "callback_query", ...), if it looks like one."""
+    if not isinstance(data, dict):
+        return type(data).__name__
+    kinds = [key for key in data if key != "update_id"]
+    if len(kinds) == 1 and isinstance(kinds[0], str) and re.fullmatch(r"[a-z_]{1,40}", kinds[0]):
+        return kinds[0]
+    return "unknown"
+
+
+def keep_update_content_out_of_logs() -> None:
+    updater_logger = logging.getLogger("telegram.ext.Updater")
+    if not any(isinstance(existing, UpdateContentFilter) for existing in updater_logger.filters):
+        updater_logger.addFilter(UpdateContentFilter())
+
+
 # ----- building and running ---------------------------------------------------------------
 
 
@@ -311,6 +364,7 @@ def build_application(
     /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
     change while the bot runs."""
     keep_token_out_of_logs(token)
+    keep_update_content_out_of_logs()
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
     # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
     os.environ.setdefault("PTB_TIMEDELTA", "1")

@@ -14,7 +14,6 @@ import pytest
 
 import bot.storage.question_log as question_log_module
 from bot.core.text import normalise
-
 from bot.storage.database import Write
 from bot.storage.question_log import (
     FeedbackCounts,
