@@ -377,16 +377,24 @@ class Database:
     def _write_backlog(self) -> None:
         if not self._backlog or self._connection is None or self._key is None:
             return
+        if self._write_kept():
+            self._recovered()
+
+    def _write_kept(self) -> bool:
+        """Write the kept writes in one transaction; False if the database failed."""
+        assert self._connection is not None
+        assert self._key is not None
         if not self._still_there():
-            return
+            return False
         writes, self._backlog = self._backlog, []
+        key = self._key
         try:
             for write in writes:
-                write.prepare(self._key)
+                write.prepare(key)
         except Exception:  # a bug in one write must not stop the writer
             logger.exception("could not prepare %d writes; dropped", len(writes))
             self._count_dropped("a write failed", len(writes))
-            return
+            return True
         try:
             with self._connection:  # one transaction, committed on leaving
                 for write in writes:
@@ -398,6 +406,8 @@ class Database:
         except (sqlite3.Error, OSError) as error:
             self._backlog = writes + self._backlog
             self._fail(error)
+            return False
+        return True
 
     def _run_call(self, item: _Call) -> None:
         if self._connection is None or self._key is None:
@@ -461,7 +471,10 @@ class Database:
         except Exception as error:  # whatever it is, the bot must keep answering
             self._fail(error)
             return
-        self._recovered()
+        # Working again only once what was kept is written: a full disk opens fine.
+        self._write_backlog()
+        if self._connection is not None and not self._backlog:
+            self._recovered()
 
     def _prepare_store(self, store: Store) -> None:
         assert self._connection is not None
