@@ -509,7 +509,7 @@ class Database:
             return
         logger.error(
             "the database %s cannot be written: %s. The bot keeps answering; it tries again "
-            "every %.0f s and keeps up to %d writes meanwhile.",
+            "every %g s and keeps up to %d writes meanwhile.",
             self.path,
             problem,
             self._retry_seconds,
