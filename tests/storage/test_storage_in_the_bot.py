@@ -7,6 +7,7 @@ was asked meanwhile is logged after all."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import resource
@@ -93,12 +94,20 @@ async def running_bot(
 
 async def notices(fake_api: FakeBotApi, count: int) -> list[str]:
     """The admin's messages once there are `count` of them (fails after WAIT_SECONDS)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while len(fake_api.sent_texts(ADMIN["id"])) < count and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    texts = [html_to_plain(text) for text in fake_api.sent_texts(ADMIN["id"])]
-    assert len(texts) >= count, texts
-    return texts
+    await sent_to(fake_api, ADMIN["id"], count, WAIT_SECONDS)
+    return [html_to_plain(text) for text in fake_api.sent_texts(ADMIN["id"])]
+
+
+async def sent_to(fake_api: FakeBotApi, chat_id: int, count: int, within: float) -> None:
+    """Wait until `count` messages went to `chat_id`; fails after `within` seconds."""
+    deadline = time.monotonic() + within
+    while len(fake_api.sent_texts(chat_id)) < count:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, fake_api.sent_texts(chat_id)
+        with contextlib.suppress(AssertionError):
+            await fake_api.wait_for(
+                "sendMessage", len(fake_api.calls_of("sendMessage")) + 1, within=remaining
+            )
 
 
 async def ask(process: Process, updates: UpdateFactory, fake_api: FakeBotApi, text: str) -> str:
@@ -164,7 +173,7 @@ async def test_a_read_only_question_log_at_start_does_not_stop_the_answers(
 ) -> None:
     QuestionLog(staff_settings.question_log_path, key=b"k" * 32).close()
     with read_only(staff_settings.question_log_path):
-        async with running_bot(staff_settings, fake_api) as (stores, process):
+        async with running_bot(staff_settings, fake_api) as (_, process):
             assert "Call us on" in await ask(process, updates, fake_api, "phone number")
             (problem,) = await notices(fake_api, 1)
             assert problem.startswith(BROKEN)
@@ -225,12 +234,9 @@ async def test_python_m_bot_run_answers_on_a_full_disk_without_a_traceback(
         try:
             api = server.api
             api.add_update(updates.message("what is your phone number", sender=CITIZEN))
-            deadline = time.monotonic() + START_WITHIN
-            while len(api.sent_texts(CITIZEN["id"])) < 1 and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+            await sent_to(api, CITIZEN["id"], 1, START_WITHIN)
             assert "04 22 355 69" in api.sent_texts(CITIZEN["id"])[0]
-            while len(api.sent_texts(ADMIN["id"])) < 1 and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+            await sent_to(api, ADMIN["id"], 1, START_WITHIN)
             assert "File too large" in api.sent_texts(ADMIN["id"])[0]
         finally:
             if process.returncode is None:
