@@ -25,6 +25,7 @@ from bot.storage.question_log import (
     mask_personal_data,
     queued_text,
 )
+from bot.storage.stores import open_stores
 from tests.factories import make_settings
 
 KEY = b"a test key that is long enough"
@@ -458,3 +459,21 @@ def test_forget_user_deletes_that_users_questions_and_only_theirs(log: QuestionL
     assert log.forget_user(7) == 4
     assert all_questions(log) == ["someone else s"]
     assert log.forget_user(7) == 0
+
+
+def test_a_warning_at_start_when_the_key_file_sits_beside_the_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path)
+    with caplog.at_level(logging.WARNING), open_stores(settings, environ={}):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if "QUESTION_LOG_KEY" in r.getMessage()]
+    assert len(warnings) == 1
+    assert str(key_path_for(settings.question_log_path)) in warnings[0]
+    caplog.clear()
+    with (
+        caplog.at_level(logging.WARNING),
+        open_stores(settings, environ={"QUESTION_LOG_KEY": "a key kept elsewhere, long enough"}),
+    ):
+        pass
+    assert "QUESTION_LOG_KEY" not in caplog.text
