@@ -276,6 +276,9 @@ def _report(
         return EXIT_PROBLEMS
     knowledge = build_knowledge(settings, args.faq)
     with QuestionLog.from_settings(settings) as log:
+        if log.problem is not None:
+            print(f"Cannot read the question log: {log.problem}", file=stderr)
+            return EXIT_PROBLEMS
         report = build_report(log, knowledge, since)
     print(render_report(report, args.format), file=stdout)
     return EXIT_OK

@@ -17,10 +17,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.storage.database import Database
 from bot.storage.keys import key_path_for, load_or_create_key
 from bot.storage.question_log import QuestionLog
+from tests.factories import CONTACT_FAQ, settings_mapping, write_faq
+from tests.test_cli import run
 
 KEY = b"a test key that is long enough"
 
@@ -240,3 +243,15 @@ def test_a_disk_that_fills_up_while_running_keeps_the_writes_until_there_is_room
         assert log.flush()
         assert len(texts(log)) == 201
     assert heard.events[-1] is None
+
+
+def test_the_report_command_on_a_corrupt_log_says_so_in_one_line(tmp_path: Path) -> None:
+    write_faq(tmp_path / "faq", {"contact.yaml": CONTACT_FAQ})
+    database = tmp_path / "data" / "questions.sqlite3"
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(settings_mapping(tmp_path / "faq", database)), "utf-8")
+    database.parent.mkdir()
+    database.write_bytes(b"garbage, not a database " * 100)
+    code, _, err = run("--config", str(config), "report")
+    assert code == 1
+    assert err.strip().splitlines() == ["Cannot read the question log: file is not a database"]
