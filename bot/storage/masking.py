@@ -6,10 +6,11 @@ numbers) become <email>, <phone> and <number>; everything else is kept, as repor
 
 Every pattern here runs in time linear in the text: a pattern that may scan far only
 starts where a token starts (a look-behind rejects every other position at once), and no
-pattern has two ways to match the same characters. A message of 4,096 characters is masked
-in well under a millisecond whatever it holds (benchmarks/masking.py measures the worst
-inputs found); before, a run of word characters such as "_1" * 2048 made the e-mail and
-long-number patterns quadratic (0.3 s and more).
+pattern has two ways to match the same characters. A message of 4,096 characters costs at
+most a few milliseconds whatever it holds (benchmarks/masking.py measures the worst inputs
+found), which is still too much for the event loop: the question log masks in its writer
+thread. Before, a run of word characters such as "_1" * 2048 made the e-mail and
+long-number patterns quadratic (0.3 s per message).
 """
 
 from __future__ import annotations
