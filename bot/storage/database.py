@@ -372,6 +372,15 @@ class Database:
         if len(self._backlog) >= self._backlog_limit:
             self._count_dropped(f"the database is unusable ({self._problem})", 1)
             return
+        if self._key is not None:
+            # Masked now, a question kept through an outage holds its short masked text
+            # rather than the whole message.
+            try:
+                write.prepare(self._key)
+            except Exception:  # a bug in one write must not stop the writer
+                logger.exception("could not prepare a write; dropped")
+                self._count_dropped("a write failed", 1)
+                return
         self._backlog.append(write)
 
     def _write_backlog(self) -> None:
