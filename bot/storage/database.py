@@ -106,10 +106,11 @@ class _Stop:
 _Item = Write | _Attach | _Flush | _Call | _Stop
 
 
-def _describe(error: BaseException) -> str:
+def _describe(error: BaseException, path: Path | None = None) -> str:
+    """The error in a few words; the file only when it is not the database itself."""
     if isinstance(error, OSError) and error.strerror:
-        where = f" ({error.filename})" if error.filename else ""
-        return f"{error.strerror}{where}"
+        named = error.filename and str(error.filename) != str(path)
+        return f"{error.strerror} ({error.filename})" if named else error.strerror
     return str(error) or type(error).__name__
 
 
@@ -504,7 +505,7 @@ class Database:
         return self._connection is not None
 
     def _fail(self, error: BaseException) -> None:
-        self._fail_now(_describe(error))
+        self._fail_now(_describe(error, self.path))
 
     def _fail_now(self, problem: str) -> None:
         self._close_connection()
