@@ -148,6 +148,7 @@ def serve(base_url: str, workdir: Path, capped: bool) -> None:
 
     from bot.config import load_settings
     from bot.core.assembly import build_dialog
+    from bot.storage.database import Database
     from bot.storage.question_log import QuestionLog
     from bot.storage.user_prefs import UserPrefs
     from bot.telegram_bot.app import (
@@ -173,13 +174,16 @@ def serve(base_url: str, workdir: Path, capped: bool) -> None:
         limiter = DeliveryRateLimiter(
             overall_max_rate=0, group_max_rate=0, max_retries=RATE_LIMIT_RETRIES
         )
-    with QuestionLog(settings.question_log_path, key=b"benchmark-key-0123456789") as log:
+    with Database(
+        settings.question_log_path, key_source=lambda: b"benchmark-key-0123456789"
+    ) as database:
+        log = QuestionLog(database)
         application = build_application(
             settings,
             TOKEN,
             dialog,
             holder,
-            prefs=UserPrefs(workdir / "user_prefs.json", b"benchmark-key-0123456789"),
+            prefs=UserPrefs(database),
             question_log=log,
             rate_limiter=limiter,
             watch_faq=True,

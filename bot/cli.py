@@ -301,6 +301,9 @@ def _report(
         return EXIT_USAGE
     knowledge = build_knowledge(settings, args.faq)
     with QuestionLog.from_settings(settings) as log, contextlib.ExitStack() as stores:
+        if log.problem is not None:
+            print(f"Cannot read the question log: {log.problem}", file=stderr)
+            return EXIT_PROBLEMS
         tickets = None
         if settings.handoff.enabled:  # questions handed to staff are counted too
             tickets = stores.enter_context(TicketStore.from_settings(settings))

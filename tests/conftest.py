@@ -4,7 +4,7 @@ Telegram bot wired to the fake Bot API (tests/fake_bot_api.py)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from bot.config import Settings, settings_from_mapping
 from bot.core.assembly import build_dialog
 from bot.core.dialog import Dialog
 from bot.core.knowledge_state import KnowledgeHolder
+from bot.storage.database import Database
 from bot.storage.user_prefs import UserPrefs
 from bot.telegram_bot.app import TelegramApplication, build_application, post_init
 from bot.telegram_bot.flood import FloodGuard
@@ -153,8 +154,10 @@ def question_log() -> RecordingQuestionLog:
 
 
 @pytest.fixture
-def prefs(tmp_path: Path) -> UserPrefs:
-    return UserPrefs(tmp_path / "data" / "user_prefs.json", key=b"k" * 32)
+def prefs(tmp_path: Path) -> Iterator[UserPrefs]:
+    path = tmp_path / "data" / "questions.sqlite3"
+    with Database(path, key_source=lambda: b"k" * 32) as database:
+        yield UserPrefs(database)
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import timedelta
+from typing import Protocol, runtime_checkable
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, InputFile, Update
 from telegram.error import TelegramError
@@ -33,7 +34,11 @@ from bot.staff.report import (
 from bot.staff.report_html import render_html_report
 from bot.telegram_bot.handlers import BotServices, note_outcome, services, user_language
 from bot.telegram_bot.handoff import handoff_in
-from bot.telegram_bot.staff_notices import reload_notice, staff_command_descriptions
+from bot.telegram_bot.staff_notices import (
+    question_log_notice,
+    reload_notice,
+    staff_command_descriptions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -153,20 +158,60 @@ class StaffNotifier:
         served = self._svc.knowledge.current
         await self._tell_admins(ReloadResult("rejected", served, problems, reported=True))
 
+    async def on_question_log_health(self, problem: str | None) -> None:
+        """The question log stopped working (`problem`) or works again (None)."""
+        locales = self._svc.dialog.locales
+        await self._send(
+            lambda lang: question_log_notice(locales, problem, lang), "the question log", None
+        )
+
     async def _tell_admins(self, result: ReloadResult) -> None:
-        requester = _requested_by.get()
+        locales = self._svc.dialog.locales
+        await self._send(
+            lambda lang: reload_notice(locales, result, lang), "the FAQ reload", _requested_by.get()
+        )
+
+    async def _send(self, text_in: Callable[[str], str], about: str, skip: int | None) -> None:
         for admin_id in sorted(self._svc.dialog.settings.telegram.admin_ids):
-            if admin_id == requester:
+            if admin_id == skip:
                 continue
             lang = self._svc.dialog.reply_language(
                 chosen=self._svc.prefs.chosen_language(admin_id),
                 detected=self._svc.prefs.recent_language(admin_id),
             )
-            text = reload_notice(self._svc.dialog.locales, result, lang)
             try:
-                await self._bot.send_message(admin_id, text)
+                await self._bot.send_message(admin_id, text_in(lang))
             except TelegramError as error:
-                logger.warning("could not tell an admin about the FAQ reload: %s", error)
+                logger.warning("could not tell an admin about %s: %s", about, error)
+
+
+@runtime_checkable
+class HealthReporting(Protocol):
+    """A store that says when it stops working (bot.storage.database.Database)."""
+
+    def add_health_listener(self, listener: Callable[[str | None], None]) -> None: ...
+
+
+def tell_admins_about_the_question_log(bot: Bot, svc: BotServices) -> None:
+    """Tell every admin once when the question log stops working, and once when it works
+    again. The log reports from its writer thread; the notice is sent on the event loop."""
+    source = svc.question_log
+    if not isinstance(source, HealthReporting):
+        return
+    loop = asyncio.get_running_loop()
+    notifier = StaffNotifier(bot, svc)
+    sending: set[asyncio.Task[None]] = set()
+
+    def send(problem: str | None) -> None:
+        task = loop.create_task(notifier.on_question_log_health(problem))
+        sending.add(task)
+        task.add_done_callback(sending.discard)
+
+    def heard(problem: str | None) -> None:
+        with suppress(RuntimeError):  # the loop is closed: the bot has stopped
+            loop.call_soon_threadsafe(send, problem)
+
+    source.add_health_listener(heard)
 
 
 # ----- the admins' command menu -----------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
@@ -47,9 +48,9 @@ from bot.core.dialog import Dialog
 from bot.core.knowledge_state import KnowledgeHolder
 from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
-from bot.storage.question_log import QuestionLog, key_path_for, load_or_create_key
+from bot.storage.stores import open_stores
 from bot.storage.tickets import TicketStore
-from bot.storage.user_prefs import UserPrefs, user_prefs_path
+from bot.storage.user_prefs import UserPrefs
 from bot.telegram_bot import admin_handlers, forget, handlers, handoff
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
@@ -257,6 +258,58 @@ def keep_token_out_of_logs(token: str) -> None:
             handler.addFilter(TokenRedactingFilter(token))
 
 
+class UpdateContentFilter(logging.Filter):
+    """python-telegram-bot logs the whole body of a webhook update it cannot parse (at
+    CRITICAL, with a traceback) and of every update (at DEBUG); it holds users' messages
+    and ids. These records keep the body's size and the update's kind only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("Something went wrong processing the data received"):
+            data = _first_argument(record)
+            error = record.exc_info[1] if record.exc_info else None
+            record.msg = (
+                "an update from the webhook could not be read (%d bytes, kind %s, %s); "
+                "it was not processed"
+            )
+            record.args = (_size_of(data), _kind_of(data), type(error).__name__)
+            record.exc_info, record.exc_text = None, None
+        elif message.startswith("Webhook received data"):
+            body = _first_argument(record)
+            record.msg, record.args = "webhook received %d bytes", (len(str(body).encode()),)
+        return True
+
+
+def _first_argument(record: logging.LogRecord) -> object:
+    # logging keeps a lone mapping argument as `args` itself, not in a tuple.
+    if isinstance(record.args, tuple):
+        return record.args[0] if record.args else None
+    return record.args
+
+
+def _size_of(data: object) -> int:
+    try:
+        return len(json.dumps(data, ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        return -1
+
+
+def _kind_of(data: object) -> str:
+    """The update's kind ("message", "callback_query", ...), if it looks like one."""
+    if not isinstance(data, dict):
+        return type(data).__name__
+    kinds = [key for key in data if key != "update_id"]
+    if len(kinds) == 1 and isinstance(kinds[0], str) and re.fullmatch(r"[a-z_]{1,40}", kinds[0]):
+        return kinds[0]
+    return "unknown"
+
+
+def keep_update_content_out_of_logs() -> None:
+    updater_logger = logging.getLogger("telegram.ext.Updater")
+    if not any(isinstance(existing, UpdateContentFilter) for existing in updater_logger.filters):
+        updater_logger.addFilter(UpdateContentFilter())
+
+
 # ----- building and running ---------------------------------------------------------------
 
 
@@ -270,6 +323,7 @@ async def post_init(application: TelegramApplication) -> None:
     for lang in settings.languages:
         await application.bot.set_my_commands(bot_commands(svc.dialog, lang), language_code=lang)
     await admin_handlers.set_admin_commands(application.bot, svc)
+    admin_handlers.tell_admins_about_the_question_log(application.bot, svc)
     if application.bot_data.get(WATCH_FAQ_KEY) and svc.reloader is not None:
         stop = asyncio.Event()
         watcher = asyncio.create_task(svc.reloader.watch(stop), name="faq watcher")
@@ -318,6 +372,7 @@ def build_application(
     /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
     change while the bot runs."""
     keep_token_out_of_logs(token)
+    keep_update_content_out_of_logs()
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
     # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -420,22 +475,18 @@ def run_telegram_bot(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     dialog, holder = build_dialog(settings, faq_dir)
-    key = load_or_create_key(key_path_for(settings.question_log_path), environ)
-    prefs = UserPrefs(user_prefs_path(settings.question_log_path), key)
-    with (
-        QuestionLog.from_settings(settings, environ) as question_log,
-        contextlib.ExitStack() as stores,
-    ):
+    # Never raises over the disk: a database that cannot be used is reported to the admins.
+    with open_stores(settings, environ) as stores, contextlib.ExitStack() as more_stores:
         tickets = None
         if settings.handoff.enabled:
-            tickets = stores.enter_context(TicketStore.from_settings(settings, environ))
+            tickets = more_stores.enter_context(TicketStore.from_settings(settings, environ))
         application = build_application(
             settings,
             token,
             dialog,
             holder,
-            prefs=prefs,
-            question_log=question_log,
+            prefs=stores.prefs,
+            question_log=stores.question_log,
             tickets=tickets,
             faq_dir=faq_dir,
             watch_faq=True,

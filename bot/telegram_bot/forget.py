@@ -56,6 +56,12 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lang = user_language(update, svc)  # before the choice is forgotten
     note_outcome("forget")
+    failed = 0
     for forgetter in forgetters_in(context.bot_data):
-        await forgetter(user.id)
-    await message.reply_text(svc.dialog.locales.text(lang, "forgotten"))
+        try:
+            await forgetter(user.id)
+        except Exception:  # one store down must not keep the others from forgetting
+            failed += 1
+            logger.exception("/forget: one part could not be deleted")
+    done = "forgotten" if not failed else "forget_incomplete"
+    await message.reply_text(svc.dialog.locales.text(lang, done))

@@ -43,6 +43,14 @@ def reload_notice(locales: Locales, result: ReloadResult, lang: str) -> str:
     return heading + "\n" + problem_list(locales, result.problems, lang)
 
 
+def question_log_notice(locales: Locales, problem: str | None, lang: str) -> str:
+    """The question log stopped working (`problem`, as the log describes it) or works again."""
+    if problem is None:
+        return locales.text(lang, "staff_log_recovered")
+    shown = problem if len(problem) <= 600 else problem[:599] + "…"
+    return locales.text(lang, "staff_log_problem", problem=html.escape(shown))
+
+
 def problem_list(locales: Locales, problems: tuple[Problem, ...], lang: str) -> str:
     """One line per problem (file and line first), cut to fit one message."""
     lines: list[str] = []

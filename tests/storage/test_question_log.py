@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+import bot.storage.question_log as question_log_module
+from bot.core.text import normalise
+from bot.storage.database import Write
 from bot.storage.question_log import (
     FeedbackCounts,
     QuestionLog,
@@ -20,7 +23,9 @@ from bot.storage.question_log import (
     key_path_for,
     load_or_create_key,
     mask_personal_data,
+    queued_text,
 )
+from bot.storage.stores import open_stores
 from tests.factories import make_settings
 
 KEY = b"a test key that is long enough"
@@ -125,6 +130,81 @@ def test_masking_keeps_the_rest_of_the_text_as_typed() -> None:
     assert mask_personal_data("Email: info@example.org, Ku është zyra?") == (
         "Email: <email>, Ku është zyra?"
     )
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["O69 123 4567", "o69 123 4567", "O692345678", "+355 69 O23 4567".replace("O", "0")],
+)
+def test_a_phone_number_typed_with_the_letter_o_for_zero_is_masked(typed: str) -> None:
+    assert clean_question_text(f"call me on {typed} please") == "call me on <phone> please"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "arben at gmail dot com",
+        "arben.k at gmail dot com",
+        "Arben AT Gmail DOT Com",
+        "arben [at] gmail [dot] com",
+        "arben(at)gmail.com",
+        "arben (at) gmail (dot) com",
+        "arben at gmail.com",
+        "arben et gmail pika com",
+        "arben @ gmail . com".replace(" . ", "."),
+        "arben at mail dot example dot org",
+    ],
+)
+def test_a_spelled_out_email_address_is_masked(typed: str) -> None:
+    cleaned = clean_question_text(f"write to {typed} please")
+    assert cleaned == "write to <email> please"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What time do you open at the weekend?",
+        "Can I apply at the office in Tirana?",
+        "Where do I sign up at AMSHC?",
+        "Is the meeting at 9 dot 30 or at 10?",
+        "Look at this. Com dhe mua?",
+        "Ku mund të aplikoj? Zyra është në Tiranë, pika e dytë.",
+        "What is the deadline for the 2024 call at the agency",
+        "O sa mirë, faleminderit!",
+    ],
+)
+def test_ordinary_questions_are_not_masked(question: str) -> None:
+    cleaned = clean_question_text(question)
+    assert "<" not in cleaned
+    assert cleaned == " ".join(cleaned.split())  # normalised, nothing replaced
+    assert len(cleaned.split()) == len(normalise(question).split())
+
+
+def test_questions_are_masked_by_the_writer_thread_not_by_the_caller(
+    log: QuestionLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Masking a long message takes milliseconds: on the event loop it would stall every
+    # other user's answer.
+    masked_in: list[str] = []
+    real = question_log_module.clean_question_text
+
+    def recording(text: str) -> str:
+        masked_in.append(threading.current_thread().name)
+        return real(text)
+
+    monkeypatch.setattr(question_log_module, "clean_question_text", recording)
+    log.record_question("call 069 123 4567", user_id=1, lang="en", outcome="answer")
+    assert masked_in == [] or threading.current_thread().name not in masked_in
+    assert log.flush()
+    assert masked_in
+    assert threading.current_thread().name not in masked_in
+    assert all_questions(log) == ["call <phone>"]
+
+
+def test_a_question_longer_than_telegram_allows_is_cut_between_words_before_masking() -> None:
+    text = "x" * 4090 + " 069 123 4567"
+    assert queued_text(text) == "x" * 4090 + " 069"
+    assert queued_text("short question") == "short question"
 
 
 # ----- the user's hash -----------------------------------------------------------------
@@ -270,24 +350,40 @@ def test_close_writes_everything_still_queued(log_path: Path) -> None:
         assert {q.id for q in reopened.questions(since=NOW - timedelta(days=1))} == set(ids)
 
 
+class StuckWrite(Write):
+    """A write that holds the writer, as a stuck disk would, until released."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def prepare(self, key: bytes) -> None:
+        self.entered.set()
+        self.release.wait(30)
+
+    def write(self, connection: sqlite3.Connection) -> None:
+        pass
+
+
 def test_a_full_queue_drops_writes_instead_of_making_users_wait(
     log_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     log = QuestionLog(log_path, key=KEY, clock=fixed_clock, queue_size=2)
-    # Another connection holds the write lock, so the writer is stuck on its first batch.
-    blocker = sqlite3.connect(log_path)
+    stuck = StuckWrite()
+    log.database.submit(stuck)
+    # The writer has taken its batch and is stuck in it: exactly two more fit in the queue,
+    # whatever the timing (this test used to race with the writer's batching).
+    assert stuck.entered.wait(10)
     try:
-        blocker.execute("BEGIN IMMEDIATE")
-        with caplog.at_level(logging.WARNING, logger="bot.storage.question_log"):
+        with caplog.at_level(logging.WARNING, logger="bot.storage.database"):
             for number in range(10):
                 log.record_question(f"question {number}", user_id=1, lang="en", outcome="answer")
-        assert log.dropped >= 7
+        assert log.dropped == 8
         assert "queue is full" in caplog.text
     finally:
-        blocker.rollback()
-        blocker.close()
+        stuck.release.set()
     assert log.flush()
-    assert len(all_questions(log)) == 10 - log.dropped
+    assert all_questions(log) == ["question 0", "question 1"]
     log.close()
 
 
@@ -306,14 +402,24 @@ def test_the_database_and_its_folder_are_created_on_first_run_in_wal_mode(
         connection.close()
 
 
-def test_a_log_written_by_a_newer_version_of_the_bot_is_refused(log_path: Path) -> None:
+def test_a_log_written_by_a_newer_version_of_the_bot_is_left_untouched_and_reported(
+    log_path: Path,
+) -> None:
     QuestionLog(log_path, key=KEY).close()
     connection = sqlite3.connect(log_path)
     with connection:
         connection.execute("INSERT INTO schema_version VALUES (99)")
     connection.close()
-    with pytest.raises(QuestionLogError, match="newer"):
-        QuestionLog(log_path, key=KEY)
+    with QuestionLog(log_path, key=KEY) as newer:
+        assert newer.problem is not None
+        assert "newer" in newer.problem
+        newer.record_question("kept out", user_id=1, lang="en", outcome="answer")
+        assert not newer.flush()
+        with pytest.raises(QuestionLogError, match="newer"):
+            newer.purge_expired()
+    connection = sqlite3.connect(log_path)
+    assert connection.execute("SELECT COUNT(*) FROM questions").fetchone() == (0,)
+    connection.close()
 
 
 def test_a_very_long_question_is_stored_shortened(log: QuestionLog) -> None:
@@ -321,3 +427,53 @@ def test_a_very_long_question_is_stored_shortened(log: QuestionLog) -> None:
     assert log.flush()
     [stored] = all_questions(log)
     assert 900 <= len(stored) <= 1000
+
+
+def test_the_database_and_its_companion_files_are_readable_by_the_owner_only(
+    log: QuestionLog, log_path: Path
+) -> None:
+    log.record_question("opening hours", user_id=1, lang="en", outcome="answer")
+    assert log.flush()
+    companions = [log_path.with_name(log_path.name + suffix) for suffix in ("-wal", "-shm")]
+    for file in (log_path, *companions):
+        assert file.exists(), file
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+
+
+def test_a_database_left_readable_by_others_is_restricted_at_open(
+    log_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    QuestionLog(log_path, key=KEY).close()
+    log_path.chmod(0o644)
+    with caplog.at_level(logging.WARNING), QuestionLog(log_path, key=KEY):
+        assert stat.S_IMODE(log_path.stat().st_mode) == 0o600
+    assert "readable by others" in caplog.text
+
+
+def test_forget_user_deletes_that_users_questions_and_only_theirs(log: QuestionLog) -> None:
+    for number in range(3):
+        log.record_question(f"mine {number}", user_id=7, lang="en", outcome="answer")
+    log.record_question("someone else's", user_id=8, lang="en", outcome="answer")
+    # Not yet flushed: what is still queued is forgotten too.
+    log.record_question("mine, still queued", user_id=7, lang="en", outcome="answer")
+    assert log.forget_user(7) == 4
+    assert all_questions(log) == ["someone else s"]
+    assert log.forget_user(7) == 0
+
+
+def test_a_warning_at_start_when_the_key_file_sits_beside_the_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path)
+    with caplog.at_level(logging.WARNING), open_stores(settings, environ={}):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if "QUESTION_LOG_KEY" in r.getMessage()]
+    assert len(warnings) == 1
+    assert str(key_path_for(settings.question_log_path)) in warnings[0]
+    caplog.clear()
+    with (
+        caplog.at_level(logging.WARNING),
+        open_stores(settings, environ={"QUESTION_LOG_KEY": "a key kept elsewhere, long enough"}),
+    ):
+        pass
+    assert "QUESTION_LOG_KEY" not in caplog.text

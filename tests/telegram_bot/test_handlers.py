@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.core.telegram_html import html_to_plain
+from bot.storage.database import Database
 from bot.storage.user_prefs import UserPrefs
 from bot.telegram_bot.app import TelegramApplication
 from tests.conftest import FakeClock, Handle, RecordingQuestionLog
@@ -117,10 +118,11 @@ async def test_the_language_choice_wins_and_survives_a_restart(
     assert "reply in English" in text_of(last_message(fake_api))
     await handle(updates.command("/start", sender=ALBANIAN))
     assert "Hello!" in text_of(last_message(fake_api))
-    restarted = UserPrefs(prefs.path, key=b"k" * 32)
-    assert restarted.chosen_language(ALBANIAN["id"]) == "en"
-    assert prefs.path is not None
-    assert str(ALBANIAN["id"]) not in prefs.path.read_text(encoding="utf-8")
+    assert prefs.database is not None
+    assert prefs.database.flush()
+    with Database(prefs.database.path, key_source=lambda: b"k" * 32) as reopened:
+        assert UserPrefs(reopened).chosen_language(ALBANIAN["id"]) == "en"
+    assert str(ALBANIAN["id"]).encode() not in prefs.database.path.read_bytes()
 
 
 # ----- questions --------------------------------------------------------------------------

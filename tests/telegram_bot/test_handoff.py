@@ -10,7 +10,6 @@ the bot, staff blocking a user, the limits, strangers in the staff group, idle c
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,9 +23,10 @@ import pytest
 from bot.config import HandoffSettings, Settings
 from bot.core.assembly import build_dialog
 from bot.core.telegram_html import html_to_plain
+from bot.storage.database import Database
 from bot.storage.question_log import QuestionLog, hash_user
 from bot.storage.tickets import TicketStore
-from bot.storage.user_prefs import UserPrefs, user_prefs_path
+from bot.storage.user_prefs import UserPrefs
 from bot.telegram_bot import handoff
 from bot.telegram_bot.app import ALLOWED_UPDATES, TelegramApplication, build_application
 from bot.telegram_bot.app import post_init as bot_post_init
@@ -624,9 +624,13 @@ async def test_forget_deletes_every_row_of_the_user_down_to_the_database_bytes(
     api.forums.add(STAFF_GROUP)
     live = handoff_settings(settings, server, max_open_per_user=3)
     path = live.question_log_path
-    prefs = UserPrefs(user_prefs_path(path), KEY)
     other = user(4002, "en", name="Other")
-    with store_for(live) as store, QuestionLog(path, key=KEY) as log:
+    with (
+        store_for(live) as store,
+        Database(path, key_source=lambda: KEY) as database,
+        QuestionLog(database) as log,
+    ):
+        prefs = UserPrefs(database)
         async with running_bot(live, store, question_log=log, prefs=prefs):
             api.add_update(updates.command("/language", sender=ASKER))
             menu = (await count_to(api, ASKER["id"], 1))[-1]
@@ -670,8 +674,9 @@ async def test_forget_deletes_every_row_of_the_user_down_to_the_database_bytes(
     )
     assert hash_user(KEY, ASKER["id"]).encode() not in files
     assert b"Zana" not in files
-    preferences = json.loads(user_prefs_path(path).read_text(encoding="utf-8"))
-    assert hash_user(KEY, ASKER["id"]) not in preferences["languages"]
+    with sqlite3.connect(path) as connection:
+        chosen = connection.execute("SELECT user_hash FROM user_prefs").fetchall()
+    assert (hash_user(KEY, ASKER["id"]),) not in chosen
 
 
 async def test_stats_counts_the_questions_handed_to_staff(
@@ -706,8 +711,8 @@ async def test_forget_works_without_a_staff_group(
     api = server.api
     live = replace(settings, telegram=replace(settings.telegram, base_url=server.base_url))
     path = live.question_log_path
-    prefs = UserPrefs(user_prefs_path(path), KEY)
-    with QuestionLog(path, key=KEY) as log:
+    with Database(path, key_source=lambda: KEY) as database, QuestionLog(database) as log:
+        prefs = UserPrefs(database)
         async with running_bot(live, None, question_log=log, prefs=prefs):
             api.add_update(updates.command("/language", sender=ASKER))
             menu = (await count_to(api, ASKER["id"], 1))[-1]
