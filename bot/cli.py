@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run the Telegram bot (without a token: the terminal chat)"
     )
     run.add_argument("--faq", type=Path, help="folder of FAQ files (default: from config.yaml)")
+    run.add_argument(
+        "--debug", action="store_true", help="if the bot fails, show the traceback too"
+    )
 
     chat = commands.add_parser("chat", help="chat with the bot in the terminal")
     chat.add_argument("--faq", type=Path, help="folder of FAQ files")
@@ -138,7 +141,7 @@ def _run(
         return run_chat(_dialog(args, settings), stdin=stdin, stdout=stdout)
     from bot.telegram_bot.app import run_telegram_bot
 
-    return run_telegram_bot(settings, token, faq_dir=args.faq)
+    return run_telegram_bot(settings, token, faq_dir=args.faq, debug=args.debug)
 
 
 def _chat(
