@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,10 @@ from bot.core.knowledge import KnowledgeBaseError
 from bot.core.locales import LocaleError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+# Telegram usernames: 5-32 characters a-z, 0-9 and _, starting with a letter; a bot's ends
+# in "bot" (any case).
+BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]")
+BOT_USERNAME_PLACEHOLDER = "<bot_username>"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("-v", "--verbose", action="store_true", help="list the failures")
 
     links = commands.add_parser("links", help="list the deep link of every entry")
-    links.add_argument("--bot", default="<bot_username>", help="the bot's Telegram username")
+    links.add_argument("--bot", help="the bot's Telegram username (e.g. @ascs_faq_bot)")
     links.add_argument("--faq", type=Path, help="folder of FAQ files")
 
     report = commands.add_parser(
@@ -248,8 +253,17 @@ def _eval(
 def _links(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
+    username = BOT_USERNAME_PLACEHOLDER
+    if args.bot is not None:
+        username = args.bot.strip().removeprefix("@")
+        if not BOT_USERNAME.fullmatch(username):
+            print(
+                f"--bot {args.bot!r} is not a bot's Telegram username: 5-32 letters, digits "
+                "and _, starting with a letter and ending in 'bot' (e.g. @ascs_faq_bot)",
+                file=stderr,
+            )
+            return EXIT_USAGE
     dialog = _dialog(args, settings)
-    username = args.bot.lstrip("@")
     for entry in dialog.knowledge().knowledge:
         print(
             f"https://t.me/{username}?start={entry.id}\t{entry.title(settings.default_language)}",
