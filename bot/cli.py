@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,10 @@ from bot.core.knowledge import KnowledgeBaseError
 from bot.core.locales import LocaleError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+# Telegram usernames: 5-32 characters a-z, 0-9 and _, starting with a letter; a bot's ends
+# in "bot" (any case).
+BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]")
+BOT_USERNAME_PLACEHOLDER = "<bot_username>"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run the Telegram bot (without a token: the terminal chat)"
     )
     run.add_argument("--faq", type=Path, help="folder of FAQ files (default: from config.yaml)")
+    run.add_argument(
+        "--debug", action="store_true", help="if the bot fails, show the traceback too"
+    )
 
     chat = commands.add_parser("chat", help="chat with the bot in the terminal")
     chat.add_argument("--faq", type=Path, help="folder of FAQ files")
@@ -63,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("-v", "--verbose", action="store_true", help="list the failures")
 
     links = commands.add_parser("links", help="list the deep link of every entry")
-    links.add_argument("--bot", default="<bot_username>", help="the bot's Telegram username")
+    links.add_argument("--bot", help="the bot's Telegram username (e.g. @ascs_faq_bot)")
     links.add_argument("--faq", type=Path, help="folder of FAQ files")
 
     report = commands.add_parser(
@@ -153,7 +161,7 @@ def _run(
         return run_chat(_dialog(args, settings), stdin=stdin, stdout=stdout)
     from bot.telegram_bot.app import run_telegram_bot
 
-    return run_telegram_bot(settings, token, faq_dir=args.faq)
+    return run_telegram_bot(settings, token, faq_dir=args.faq, debug=args.debug)
 
 
 def _chat(
@@ -266,8 +274,17 @@ def _links(
 ) -> int:
     from bot.staff.faq_export import deep_link
 
+    username = BOT_USERNAME_PLACEHOLDER
+    if args.bot is not None:
+        username = args.bot.strip().removeprefix("@")
+        if not BOT_USERNAME.fullmatch(username):
+            print(
+                f"--bot {args.bot!r} is not a bot's Telegram username: 5-32 letters, digits "
+                "and _, starting with a letter and ending in 'bot' (e.g. @ascs_faq_bot)",
+                file=stderr,
+            )
+            return EXIT_USAGE
     dialog = _dialog(args, settings)
-    username = args.bot.lstrip("@")
     for entry in dialog.knowledge().knowledge:
         print(
             f"{deep_link(username, entry.id)}\t{entry.title(settings.default_language)}",
@@ -327,7 +344,10 @@ def _export(
     from bot.staff.faq_export import ExportError, write_export
 
     knowledge = build_knowledge(settings, args.faq).knowledge
-    username = args.bot.lstrip("@") if args.bot else None
+    username = args.bot.strip().removeprefix("@") if args.bot else None
+    if username is not None and not BOT_USERNAME.fullmatch(username):
+        print(f"--bot {args.bot!r} is not a bot's Telegram username", file=stderr)
+        return EXIT_USAGE
     if username is None:
         print(
             "No --bot USERNAME: the pages have no 'open in Telegram' links. Give the bot's "

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
-LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")  # used with fullmatch: no trailing newline
+USER_ID = re.compile(r"[0-9]{1,19}")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 ADMIN_IDS_ENV = "BOT_ADMIN_IDS"
@@ -395,6 +396,11 @@ def _read_telegram(reader: _Reader, raw: object, environ: Mapping[str, str]) -> 
         raise ConfigError(
             f"{reader.source}: telegram.webhook.url is required when telegram.mode is webhook"
         )
+    if url is not None and not re.fullmatch(r"https://[^/\s:]+(:\d{1,5})?(/\S*)?", url):
+        raise ConfigError(
+            f"{reader.source}: telegram.webhook.url: {url!r} is not a public https:// address "
+            "(Telegram sends updates only over HTTPS), e.g. https://bot.example.al/telegram"
+        )
     webhook = WebhookSettings(
         url=url,
         listen=reader.string(webhook_raw.get("listen", "127.0.0.1"), "telegram.webhook.listen"),
@@ -406,9 +412,14 @@ def _read_telegram(reader: _Reader, raw: object, environ: Mapping[str, str]) -> 
     ):
         admin_ids.add(reader.integer(value, f"telegram.admin_ids[{index}]", 1, 2**63))
     for part in environ.get(ADMIN_IDS_ENV, "").replace(";", ",").split(","):
-        if part.strip():
-            if not part.strip().isdigit():
-                raise ConfigError(f"{ADMIN_IDS_ENV}: {part.strip()!r} is not a Telegram user id")
+        part = part.strip()
+        if part:
+            # ASCII digits only: str.isdigit() and int() also take '١٢٣' or '²'.
+            if not USER_ID.fullmatch(part):
+                raise ConfigError(
+                    f"{ADMIN_IDS_ENV}: {part!r} is not a Telegram user id (digits 0-9 only; "
+                    "separate several ids with commas, e.g. BOT_ADMIN_IDS=12345,67890)"
+                )
             admin_ids.add(int(part))
     return TelegramSettings(
         base_url=reader.string(telegram.get("base_url", defaults.base_url), "telegram.base_url"),
@@ -529,7 +540,7 @@ class _Reader:
         if not items:
             raise self.fail(key, "name at least one language")
         for item in items:
-            if not isinstance(item, str) or not LANGUAGE_CODE.match(item):
+            if not isinstance(item, str) or not LANGUAGE_CODE.fullmatch(item):
                 raise self.fail(key, f"{item!r} is not a two-letter language code (ISO 639-1)")
         return items
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TextIO
 
 from bot.core.dialog import Button, Dialog, Reply
 from bot.core.telegram_html import html_to_plain
+
+# A button's number: ASCII digits only (str.isdigit() also takes '²', which int() refuses).
+_BUTTON_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
 def reply_as_plain_text(reply: Reply) -> str:
@@ -33,6 +37,14 @@ def render_for_terminal(reply: Reply, choices: list[Button]) -> str:
     return "\n".join(lines)
 
 
+def not_a_button(text: str, buttons: int) -> str:
+    """What to say when the number typed is not one of the buttons shown."""
+    if buttons == 0:
+        return f"({text} is not a button: there are none here. Ask in words, or type /topics.)"
+    numbers = "1" if buttons == 1 else f"1 to {buttons}"
+    return f"({text} is not a button: the buttons are {numbers}. Ask a question in words.)"
+
+
 def run_chat(
     dialog: Dialog,
     *,
@@ -57,7 +69,9 @@ def run_chat(
 
     print(
         "Type a question (or a button's number, /topics, /contact, /register, /language, "
-        "/help; /quit to leave).\n",
+        "/help; /quit to leave).\n"
+        "This chat writes nothing to the question log: only the Telegram bot logs what "
+        "users ask.\n",
         file=stdout,
     )
     show(dialog.welcome(current_lang))
@@ -70,11 +84,15 @@ def run_chat(
         text = line.strip()
         if text in ("/quit", "/exit"):
             return 0
-        if text.isdigit() and 1 <= int(text) <= len(choices):
-            action = choices[int(text) - 1].action or ""
-            reply = dialog.handle_action(action, current_lang)
-            if reply is not None:
-                show(reply)
+        if _BUTTON_NUMBER.fullmatch(text):
+            if 1 <= int(text) <= len(choices):
+                action = choices[int(text) - 1].action or ""
+                reply = dialog.handle_action(action, current_lang)
+                if reply is not None:
+                    show(reply)
+            else:
+                print(not_a_button(text, len(choices)), file=stdout)
+                print(file=stdout)
             continue
         if text.startswith("/"):
             command, _, argument = text[1:].partition(" ")

@@ -259,3 +259,38 @@ def test_report_without_a_log_says_so(config: Path) -> None:
     code, _, err = run("--config", str(config), "report")
     assert code == 1
     assert "No question log yet" in err
+
+
+def test_chat_says_which_numbers_are_buttons_instead_of_asking_them(config: Path) -> None:
+    # The welcome shows 5 buttons; 7 and 0 are not among them. '²' is not an ASCII number:
+    # it is taken as a question (and must not crash int()).
+    code, out, _ = run("--config", str(config), "chat", "--lang", "en", stdin="7\n0\n²\n")
+    assert code == 0
+    assert "(7 is not a button: the buttons are 1 to 5. Ask a question in words.)" in out
+    assert "(0 is not a button: the buttons are 1 to 5." in out
+    assert out.rstrip().endswith("[Website] https://www.amshc.gov.al")  # the fallback reply
+
+
+def test_chat_says_it_writes_no_question_log(config: Path) -> None:
+    _, out, _ = run("--config", str(config), "chat", stdin="")
+    assert "writes nothing to the question log" in out
+
+
+@pytest.mark.parametrize(
+    "username", ["ab_bot", "@ascs_faq_bot", "ASCS_FAQ_BOT", "x" * 29 + "bot", "abbot"]
+)
+def test_links_accepts_a_bots_username(config: Path, username: str) -> None:
+    code, out, _ = run("--config", str(config), "links", "--bot", username)
+    assert code == 0
+    assert f"https://t.me/{username.lstrip('@')}?start=office-address" in out
+
+
+@pytest.mark.parametrize(
+    "username",
+    ["bot", "ab", "my_assistant", "1st_bot", "x" * 30 + "bot", "ascs-faq-bot", "@", "a b_bot", ""],
+)
+def test_links_refuses_what_is_not_a_bots_username(config: Path, username: str) -> None:
+    code, out, err = run("--config", str(config), "links", "--bot", username)
+    assert code == 2
+    assert out == ""
+    assert "is not a bot's Telegram username" in err

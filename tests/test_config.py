@@ -131,3 +131,25 @@ def test_the_committed_config_holds_no_secret() -> None:
 
     raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     assert not [k for k in keys(raw) if "token" in k or "secret" in k or k == "key"]
+
+
+@pytest.mark.parametrize("value", ["١٢٣", "²", "12²", "+12", "1 2", "0x1f", "12.0"])
+def test_admin_ids_in_the_environment_are_ascii_digits_only(tmp_path: Path, value: str) -> None:
+    raw = settings_mapping(tmp_path / "faq")
+    with pytest.raises(ConfigError, match=r"BOT_ADMIN_IDS: .* is not a Telegram user id \(digits"):
+        settings_from_mapping(raw, base_dir=tmp_path, environ={"BOT_ADMIN_IDS": f"5,{value}"})
+
+
+def test_a_language_code_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="two-letter language code"):
+        settings_with(tmp_path, lambda raw: raw.update(languages=["sq", "en\n"]))
+
+
+@pytest.mark.parametrize(
+    "url", ["http://bot.example.al/hook", "bot.example.al/hook", "https://", "https://a b/"]
+)
+def test_a_webhook_url_that_is_not_https_is_refused(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match=r"telegram.webhook.url: .* is not a public https://"):
+        settings_with(
+            tmp_path, lambda raw: raw.update(telegram={"mode": "webhook", "webhook": {"url": url}})
+        )

@@ -7,6 +7,8 @@ staff test offline with `ask` and `chat` is what users get.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,9 +22,11 @@ from bot.core.matcher import Match, utc_now
 from bot.core.telegram_html import escape, html_to_plain
 from bot.core.text import normalise
 
-# Telegram limits callback data to 64 bytes; entry ids are at most 32 characters, so every
-# action below fits.
+# Telegram limits callback data to 64 bytes. Entry ids are at most 32 characters; a topic is
+# named by a fixed-size digest of its file name (any length), so every action below fits.
 CALLBACK_DATA_LIMIT = 64
+# Page numbers in callback data: a few ASCII digits (forged data must not reach int()).
+_PAGE = re.compile(r"[0-9]{1,4}")
 ENTRIES_PER_PAGE = 6
 # Questions longer than this are matched on their beginning only (and the reply says so).
 LONG_QUESTION_CHARS = 500
@@ -323,7 +327,10 @@ class Dialog:
 
     def topics(self, lang: str) -> Reply:
         knowledge = self.knowledge().knowledge
-        rows = tuple((Button(c.title(lang), action=f"c:{c.key}:0"),) for c in knowledge.categories)
+        rows = tuple(
+            (Button(c.title(lang), action=f"c:{topic_token(c.key)}:0"),)
+            for c in knowledge.categories
+        )
         return Reply(
             self._t(lang, "topics_title"),
             lang,
@@ -347,10 +354,11 @@ class Dialog:
             if entry is not None:
                 rows.append((Button(entry.title(lang), action=f"e:{entry.id}"),))
         paging = []
+        token = topic_token(key)
         if page > 0:
-            paging.append(Button(self._t(lang, "previous_page"), action=f"c:{key}:{page - 1}"))
+            paging.append(Button(self._t(lang, "previous_page"), action=f"c:{token}:{page - 1}"))
         if page < pages - 1:
-            paging.append(Button(self._t(lang, "next_page"), action=f"c:{key}:{page + 1}"))
+            paging.append(Button(self._t(lang, "next_page"), action=f"c:{token}:{page + 1}"))
         if paging:
             rows.append(tuple(paging))
         rows.append((Button(self._t(lang, "back"), action="t"),))
@@ -383,8 +391,11 @@ class Dialog:
         if kind == "t":
             return self.topics(lang)
         if kind == "c":
-            key, _, page = rest.rpartition(":")
-            return self.category(key, int(page) if page.isdigit() else 0, lang) if key else None
+            token, _, page = rest.rpartition(":")
+            key = self._topic_key(token)
+            if key is None:
+                return None
+            return self.category(key, int(page) if _PAGE.fullmatch(page) else 0, lang)
         if kind == "l":
             return self.choose_language(rest)
         if kind == "f" and rest[:2] in ("y:", "n:") and len(rest) > 2:
@@ -415,6 +426,15 @@ class Dialog:
         if entry is None or (entry.expires_at is not None and entry.is_expired(self.clock())):
             return None
         return entry
+
+    def _topic_key(self, token: str) -> str | None:
+        """The topic a button names: by its digest, or by its file name (the form of
+        buttons sent by earlier versions, still in users' chats)."""
+        categories = self.knowledge().knowledge.categories
+        for category in categories:
+            if topic_token(category.key) == token:
+                return category.key
+        return next((c.key for c in categories if c.key == token), None)
 
     # ----- buttons ---------------------------------------------------------------------
     def _menu_buttons(self, lang: str) -> tuple[tuple[Button, ...], ...]:
@@ -451,6 +471,11 @@ class Dialog:
     def _link_button(self, name: str, lang: str) -> Button | None:
         link = self.settings.links.get(name)
         return Button(link.label(lang), url=link.url) if link else None
+
+
+def topic_token(key: str) -> str:
+    """A topic's name in callback data: ten characters whatever the file name's length."""
+    return hashlib.blake2s(key.encode("utf-8"), digest_size=5).hexdigest()
 
 
 def _pairs(buttons: Sequence[Button]) -> list[tuple[Button, ...]]:

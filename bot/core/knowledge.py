@@ -20,8 +20,9 @@ from typing import Any
 import jsonschema
 import yaml
 
+from bot.core.safe_yaml import YamlLimitError, compose_and_load
 from bot.core.synonyms import SYNONYMS_FILE, Glossary, load_glossary
-from bot.core.telegram_html import escape, html_problems
+from bot.core.telegram_html import escape, html_problems, html_to_plain
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "faq.schema.json"
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
@@ -158,11 +159,16 @@ def load_knowledge_base(
     folder = Path(directory)
     if not folder.is_dir():
         raise KnowledgeBaseError([Problem(str(folder), 0, "no such folder of FAQ files")])
-    files = sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix in (".yaml", ".yml") and p.is_file() and p.name != SYNONYMS_FILE
-    )
+    try:
+        files = sorted(
+            p
+            for p in folder.iterdir()
+            if p.suffix in (".yaml", ".yml") and p.is_file() and p.name != SYNONYMS_FILE
+        )
+    except OSError as error:
+        raise KnowledgeBaseError(
+            [Problem(str(folder), 0, f"cannot read the folder: {error.strerror}")]
+        ) from None
     if not files:
         raise KnowledgeBaseError([Problem(str(folder), 0, "the folder has no .yaml files")])
     parsed = [_parse_file(path, display_name(path, folder)) for path in files]
@@ -219,15 +225,17 @@ def _parse_file(path: Path, name: str) -> _ParsedFile:
             [Problem(name, 0, f"cannot read the file: {error.strerror}")],
         )
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = compose_and_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(error, "problem", None) or str(error)
         context = getattr(error, "context", None)
-        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
-        hint = _yaml_hint(text, line)
+        if isinstance(error, YamlLimitError):
+            message, hint = str(problem), ""
+        else:
+            message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+            hint = _yaml_hint(text, line)
         return _ParsedFile(
             name,
             path.stem,
@@ -419,6 +427,10 @@ def _schema_problems(parsed: _ParsedFile, schema: dict[str, Any] | None = None) 
             message = f"{prefix}is empty; give at least one language (for example sq: or en:)"
         elif kind == "minLength":
             message = f"{prefix}is empty text"
+        elif kind == "pattern" and error.validator_value == r"\S":
+            if error.instance == "":  # minLength says it
+                continue
+            message = f"{prefix}is only spaces; write the text or remove it"
         elif kind == "pattern" and path and path[-1] == "id":
             message = (
                 f"{prefix}{error.instance!r} is not a valid id: use a-z, 0-9 and '-', "
@@ -426,6 +438,13 @@ def _schema_problems(parsed: _ParsedFile, schema: dict[str, Any] | None = None) 
             )
         elif kind == "pattern" and len(path) >= 2 and path[-2] == "related":
             message = f"{prefix}{error.instance!r} is not a valid entry id"
+        elif kind == "pattern" and len(path) >= 2 and path[-2] == "links":
+            message = f"{prefix}{error.instance!r} is not a link name: use a-z, 0-9 and _"
+        elif kind == "pattern" and str(error.validator_value).startswith("^[a-z]{2}"):
+            message = (
+                f"{prefix}{error.instance!r} is not a language code: language keys are "
+                "two-letter codes such as sq, en"
+            )
         elif kind == "propertyNames" or (kind == "pattern" and not path):
             message = f"{prefix}{error.message}: language keys are two-letter codes such as sq, en"
         elif kind == "uniqueItems":
@@ -547,6 +566,16 @@ def _assemble(
                                 parsed.name,
                                 answer_line,
                                 f"{key}.{lang}: Telegram would reject this answer: {html_problem}",
+                                entry_id,
+                            )
+                        )
+                    if not html_to_plain(filled).strip():
+                        problems.append(
+                            Problem(
+                                parsed.name,
+                                answer_line,
+                                f"{key}.{lang}: has no visible text (only spaces or tags); "
+                                "write the answer, or remove this language",
                                 entry_id,
                             )
                         )

@@ -142,3 +142,84 @@ def plain_length(text: str) -> int:
 def escape(text: str) -> str:
     """Escape user or config text for inclusion in an HTML message."""
     return html.escape(text, quote=True)
+
+
+# A tag, an entity, or a run of text ending after its whitespace (a word and the spaces or
+# newlines that follow it): the units a message is split between.
+_UNIT = re.compile(r"<[^>]*>|&#?\w+;|[^<&\s]+\s*|\s+|[\s\S]")
+_TAG_NAME = re.compile(r"</?([a-zA-Z][\w-]*)")
+
+
+def _units_of_length(unit: str) -> int:
+    """How much of Telegram's limit a piece of plain text uses (UTF-16 code units, which
+    Telegram counts; never fewer than Python's characters)."""
+    return len(unit.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """`text` (valid Telegram HTML) as one message, or as several that each fit `limit`:
+    cut between paragraphs where possible, else between lines, else between words; tags
+    open at a cut are closed before it and opened again after it, so each part is valid."""
+    if _units_of_length(html_to_plain(text)) <= limit:
+        return [text]
+    parts: list[str] = []
+    current: list[str] = []
+    length = 0
+    open_tags: list[tuple[str, str]] = []  # (name, opening tag as written)
+    # The best place to cut so far: (index in `current`, open tags there, priority).
+    best: tuple[int, list[tuple[str, str]], int] | None = None
+
+    def cut(at: int, tags_there: list[tuple[str, str]]) -> None:
+        nonlocal current, length
+        head, tail = current[:at], current[at:]
+        closing = "".join(f"</{name}>" for name, _ in reversed(tags_there))
+        part = ("".join(head) + closing).strip()
+        if html_to_plain(part).strip():
+            parts.append(part)
+        current = [opening for _, opening in tags_there] + tail
+        length = sum(_units_of_length(html_to_plain(u)) for u in tail if not u.startswith("<"))
+
+    for unit in _pieces(text, limit):
+        if unit.startswith("<"):
+            name_match = _TAG_NAME.match(unit)
+            name = name_match.group(1).lower() if name_match else ""
+            if unit.startswith("</"):
+                if open_tags and open_tags[-1][0] == name:
+                    open_tags.pop()
+            else:
+                open_tags.append((name, unit))
+            current.append(unit)
+            continue
+        size = _units_of_length(html_to_plain(unit))
+        # Room for the closing tags is not counted: they add no visible text.
+        if length + size > limit and current:
+            if best is not None and best[0] > 0:
+                at, tags_there, _ = best
+            else:
+                at, tags_there = len(current), list(open_tags)
+            cut(at, tags_there)
+            best = None
+        current.append(unit)
+        length += size
+        priority = 3 if unit.endswith("\n\n") else 2 if unit.endswith("\n") else 1
+        # Prefer a paragraph break, then a line break, over a later word break, as long as
+        # the part keeps at least half the limit.
+        if best is None or priority >= best[2] or length < limit // 2:
+            best = (len(current), list(open_tags), priority)
+    final = "".join(current).strip()
+    if html_to_plain(final).strip():
+        parts.append(final)
+    return parts
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    """The units of `text`, with any word longer than `limit` cut into pieces that fit."""
+    pieces: list[str] = []
+    for match in _UNIT.finditer(text):
+        unit = match.group(0)
+        if not unit.startswith(("<", "&")) and _units_of_length(unit) > limit:
+            step = limit // 2  # halves: a character may take two UTF-16 units
+            pieces.extend(unit[i : i + step] for i in range(0, len(unit), step))
+        else:
+            pieces.append(unit)
+    return pieces

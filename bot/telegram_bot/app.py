@@ -42,16 +42,18 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.config import WEBHOOK_SECRET_ENV, Settings
+from bot.config import WEBHOOK_SECRET_ENV, ConfigError, Settings
 from bot.core.assembly import build_dialog
 from bot.core.dialog import Dialog
+from bot.core.knowledge import KnowledgeBaseError
 from bot.core.knowledge_state import KnowledgeHolder
+from bot.core.locales import LocaleError
 from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
 from bot.storage.stores import open_stores
 from bot.storage.tickets import TicketStore
 from bot.storage.user_prefs import UserPrefs
-from bot.telegram_bot import admin_handlers, forget, handlers, handoff
+from bot.telegram_bot import admin_handlers, forget, handlers, handoff, start_failures
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
 
@@ -393,6 +395,9 @@ def build_application(
         .concurrent_updates(LoggedUpdateProcessor(concurrent_updates))
         .post_init(post_init)
         .post_stop(post_stop)
+        # A start that fails after post_init (port in use, webhook refused) never "stops":
+        # the FAQ watcher is stopped on shutdown then, or its thread holds the exit.
+        .post_shutdown(post_stop)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -460,9 +465,34 @@ def run_telegram_bot(
     faq_dir: Path | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    debug: bool = False,
 ) -> int:
-    """Run the bot until stopped (Ctrl-C, SIGTERM); returns the exit code."""
+    """Run the bot until stopped (Ctrl-C, SIGTERM); returns the exit code. A failure to start
+    (or to keep running) is told in plain lines without the token; `debug` adds the
+    traceback (also without the token)."""
     environ = os.environ if environ is None else environ
+    quiet = start_failures.QuietStart()
+    network_loop = logging.getLogger(start_failures.QuietStart.LOGGER)
+    if not debug:
+        network_loop.addFilter(quiet)
+    try:
+        return _run_until_stopped(settings, token, faq_dir, environ)
+    except (KnowledgeBaseError, ConfigError, LocaleError):
+        raise  # the command line lists these problems itself
+    except Exception as error:
+        failure = start_failures.describe(error, settings, token)
+        if debug:
+            print(start_failures.formatted_traceback(error, token), file=sys.stderr)
+        for line in failure.lines:
+            print(start_failures.redact(line, token), file=sys.stderr)
+        return failure.exit_code
+    finally:
+        network_loop.removeFilter(quiet)
+
+
+def _run_until_stopped(
+    settings: Settings, token: str, faq_dir: Path | None, environ: Mapping[str, str]
+) -> int:
     webhook = settings.telegram.webhook
     secret = environ.get(WEBHOOK_SECRET_ENV, "").strip() or None
     if settings.telegram.mode == "webhook":

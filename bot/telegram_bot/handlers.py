@@ -23,7 +23,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.core.dialog import Dialog, Reply
 from bot.core.knowledge_state import KnowledgeHolder
-from bot.core.telegram_html import MESSAGE_LIMIT, html_to_plain, plain_length
+from bot.core.telegram_html import MESSAGE_LIMIT, html_to_plain, plain_length, split_message
 from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
 from bot.storage.user_prefs import UserPrefs
@@ -210,17 +210,23 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     lang = user_language(update, svc)
-    reply = svc.dialog.handle_action(query.data or "", lang)
-    if reply is None:  # a button from an older version of the bot
+    try:
+        reply = svc.dialog.handle_action(query.data or "", lang)
+    except Exception:
+        # Callback data comes from the client and can be forged: whatever it holds, the
+        # button is answered below like an unknown one. Its content is not logged.
+        logger.exception("a button's data (%d bytes) could not be read", len(query.data or ""))
+        reply = None
+    if reply is None:  # a button from an older version of the bot, or forged data
         note_outcome("stale_button")
         await query.answer(callback_answer(svc.dialog.ask_prompt(lang).text))
         return
-    if reply.chosen_language:
-        svc.prefs.choose_language(query.from_user.id, reply.chosen_language)
     if reply.feedback_vote is not None:
         await take_vote(query, svc, reply, *reply.feedback_vote)
         return
     await query.answer()  # stops the button's spinner
+    if reply.chosen_language:
+        svc.prefs.choose_language(query.from_user.id, reply.chosen_language)
     await send_reply(update, context, reply)
 
 
@@ -263,6 +269,8 @@ async def flood_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         else:
             await send_reply(update, context, notice)
         note_outcome("flood_notice", notice)
+    elif update.callback_query is not None:
+        await update.callback_query.answer()  # ignored, but its spinner stops
     raise ApplicationHandlerStop
 
 
@@ -330,11 +338,11 @@ async def take_vote(
     query: CallbackQuery, svc: BotServices, reply: Reply, question_id: str, helpful: bool
 ) -> None:
     """Record a 'helpful?' vote, thank the user and take the yes / no pair away."""
-    if svc.question_log is not None:
-        svc.question_log.record_feedback(question_id, helpful, user_id=query.from_user.id)
     note_outcome("vote_yes" if helpful else "vote_no", reply)
     thanks = callback_answer(reply.text)
     await query.answer(thanks, show_alert=len(thanks) > TOAST_LIMIT)
+    if svc.question_log is not None:
+        svc.question_log.record_feedback(question_id, helpful, user_id=query.from_user.id)
     if isinstance(query.message, Message):
         kept = without_row_of(query.message.reply_markup, query.data or "")
         added = inline_keyboard(reply.buttons)  # after a 👎: "Ask the agency"
@@ -359,12 +367,24 @@ async def send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: 
     note_outcome(reply.kind, reply)
     markup = inline_keyboard(reply.buttons)
     query, message = update.callback_query, update.message
-    if query is not None and reply.replace_previous and await edit_in_place(query, reply, markup):
+    # Over Telegram's limit (a long answer after a notice), the reply goes in several
+    # messages, the buttons under the last one.
+    *leading, last = split_message(reply.text)
+    if (
+        query is not None
+        and reply.replace_previous
+        and not leading
+        and await edit_in_place(query, reply, markup)
+    ):
         pass
     elif message is not None:
-        await message.reply_text(reply.text, reply_markup=markup)
+        for number, part in enumerate(leading):
+            await message.reply_text(part, do_quote=None if number == 0 else False)
+        await message.reply_text(last, reply_markup=markup, do_quote=None if not leading else False)
     else:
-        await context.bot.send_message(reply_chat_id(update), reply.text, reply_markup=markup)
+        for part in leading:
+            await context.bot.send_message(reply_chat_id(update), part)
+        await context.bot.send_message(reply_chat_id(update), last, reply_markup=markup)
     if reply.contact_card is not None:
         card = reply.contact_card
         await context.bot.send_contact(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.dialog import CALLBACK_DATA_LIMIT, COMMANDS, Dialog, Reply
+from bot.core.dialog import CALLBACK_DATA_LIMIT, COMMANDS, Dialog, Reply, topic_token
 from bot.core.telegram_html import html_problems, html_to_plain
 from tests.factories import make_dialog
 
@@ -132,8 +132,9 @@ def test_unknown_deep_link_payload_shows_the_welcome(dialog: Dialog) -> None:
 
 def test_browsing_goes_from_topics_to_entries_and_back(dialog: Dialog) -> None:
     topics = dialog.topics("en")
-    assert actions(topics)[:2] == ["c:contact:0", "c:grants:0"]
-    category = dialog.handle_action("c:contact:0", "en")
+    contact, grants = topic_token("contact"), topic_token("grants")
+    assert actions(topics)[:2] == [f"c:{contact}:0", f"c:{grants}:0"]
+    category = dialog.handle_action(f"c:{contact}:0", "en")
     assert category is not None
     assert category.replace_previous
     assert actions(category) == ["e:office-address", "e:phone-number", "t"]
@@ -150,10 +151,10 @@ def test_long_categories_are_paged(tmp_path: Path) -> None:
     )
     dialog, _ = make_dialog(tmp_path, {"many.yaml": "entries:\n" + entries + "\n"})
     first = dialog.category("many", 0, "en")
-    assert "c:many:1" in actions(first)
+    assert f"c:{topic_token('many')}:1" in actions(first)
     assert "(1/3)" in first.text
     last = dialog.category("many", 2, "en")
-    assert "c:many:1" in actions(last)
+    assert f"c:{topic_token('many')}:1" in actions(last)
     assert [a for a in actions(last) if a.startswith("e:")] == ["e:q12", "e:q13"]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.core.dialog import topic_token
 from bot.core.telegram_html import html_to_plain
 from bot.storage.database import Database
 from bot.storage.user_prefs import UserPrefs
@@ -210,12 +211,13 @@ async def test_browsing_edits_the_same_message_through_topics_pages_and_back(
 ) -> None:
     await handle(updates.command("/topics", sender=ENGLISH))
     menu = fake_api.calls_of("sendMessage")[-1]
-    assert "c:documents:0" in actions(menu.params)
-    await handle(updates.callback("c:documents:0", on=menu.result))
+    documents = topic_token("documents")
+    assert f"c:{documents}:0" in actions(menu.params)
+    await handle(updates.callback(f"c:{documents}:0", on=menu.result))
     first_page = fake_api.calls_of("editMessageText")[-1]
     assert first_page.params["message_id"] == menu.result["message_id"]
     assert "(1/2)" in text_of(first_page.params)
-    await handle(updates.callback("c:documents:1", on=first_page.result))
+    await handle(updates.callback(f"c:{documents}:1", on=first_page.result))
     second_page = fake_api.calls_of("editMessageText")[-1]
     assert "(2/2)" in text_of(second_page.params)
     await handle(updates.callback("t", on=second_page.result))

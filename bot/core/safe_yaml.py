@@ -1,0 +1,114 @@
+"""YAML for staff-edited files, with bounds: `yaml.safe_load` alone is not enough.
+
+Safe loading stops code execution, not exhaustion. Two small files break an unbounded loader:
+nine lines of aliases ("billion laughs") expand to a billion items, which every later walk of
+the data (schema validation, duplicate-key check) visits; and a few hundred nested brackets
+overflow Python's stack in the recursive composer. A FAQ file needs neither, so this loader
+refuses both early, with the line to fix, as an ordinary YAML error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.composer import ComposerError
+
+# A FAQ file nests about six levels (entries > entry > questions > language > variant).
+MAX_DEPTH = 32
+# Items that aliases (*name) may add beyond what is written. Sharing a few answers this way
+# stays far below it; an alias bomb passes it within its first few levels.
+MAX_ALIAS_EXPANSION = 10_000
+
+
+class YamlLimitError(ComposerError):
+    """The file exceeds a bound (depth, alias expansion); its mark is where."""
+
+
+class _BoundedComposer(yaml.SafeLoader):
+    """The safe loader, composing with a depth bound and an alias-expansion budget."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._expanded = 0
+        # Expanded size of each finished node, by identity (aliases share the node object).
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self._next_mark()
+            node = super().compose_node(parent, index)
+            if node is None:
+                return None
+            self._expanded += self._expanded_size(node, mark)
+            if self._expanded > MAX_ALIAS_EXPANSION:
+                raise YamlLimitError(
+                    None,
+                    None,
+                    f"the aliases (*name) expand to more than {MAX_ALIAS_EXPANSION:,} items; "
+                    "a FAQ file does not need that many: write the items out instead",
+                    mark,
+                )
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise YamlLimitError(
+                None,
+                None,
+                f"the file nests more than {MAX_DEPTH} levels deep (a FAQ file needs about 6); "
+                "check the brackets and indentation",
+                self._next_mark(),
+            )
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _next_mark(self) -> yaml.Mark:
+        mark: yaml.Mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        return mark
+
+    def _expanded_size(self, node: yaml.Node, mark: yaml.Mark) -> int:
+        """How many items `node` stands for once its aliases are expanded (iterative: the
+        expansion may be deeper than the text)."""
+        stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+        while stack:
+            current, children_done = stack.pop()
+            if id(current) in self._sizes:
+                continue
+            children = _children(current)
+            if current.end_mark is None:  # still being composed: the alias is inside it
+                raise YamlLimitError(
+                    None,
+                    None,
+                    "an alias (*name) refers to the item that contains it, which never ends",
+                    mark,
+                )
+            if children_done:
+                size = 1 + sum(self._sizes[id(child)] for child in children)
+                self._sizes[id(current)] = min(size, MAX_ALIAS_EXPANSION + 1)
+                continue
+            stack.append((current, True))
+            stack.extend((child, False) for child in children if id(child) not in self._sizes)
+        return self._sizes[id(node)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    return []
+
+
+def compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for line numbers) and its data, as `yaml.safe_load` would
+    give it. Raises yaml.YAMLError, with a mark: YamlLimitError for an exceeded bound."""
+    loader = _BoundedComposer(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return root, data
