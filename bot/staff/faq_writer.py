@@ -37,10 +37,9 @@ from bot.config import Settings
 from bot.core.knowledge import KnowledgeBaseError, Problem
 from bot.core.knowledge_state import build_knowledge
 from bot.core.synonyms import SYNONYMS_FILE
+from bot.staff.drafts import drafts_path
 from bot.staff.lint import lint_warnings
 
-DRAFTS_FOLDER = "drafts"
-DRAFTS_FILE = "new-entries.yaml"
 _DRAFTS_HEADER = (
     "# Draft entries: questions users asked that no entry answers, suggested by the bot\n"
     "# (`python -m bot learn`, /learn, or a staff reply to a ticket). The bot never serves\n"
@@ -241,10 +240,6 @@ def plan_variant(faq_dir: Path, entry_id: str, lang: str, variant: str) -> Plann
 # ----- drafts of new entries ---------------------------------------------------------------
 
 
-def drafts_path(faq_dir: Path) -> Path:
-    return faq_dir / DRAFTS_FOLDER / DRAFTS_FILE
-
-
 def plan_draft(faq_dir: Path, draft_id: str, lang: str, questions: list[str]) -> PlannedChange:
     """The change adding a draft entry (questions, no answer yet) to the drafts file."""
     path = drafts_path(faq_dir)
@@ -263,17 +258,6 @@ def plan_draft(faq_dir: Path, draft_id: str, lang: str, questions: list[str]) ->
     except pyyaml.YAMLError as error:
         raise FaqWriteError(f"{path}: the drafts file would not be valid YAML: {error}") from None
     return PlannedChange(path, before, after, unified_diff(path, before, after, faq_dir))
-
-
-def draft_count(faq_dir: Path) -> int:
-    """How many draft entries wait in the drafts file (0 when it is missing or unreadable)."""
-    path = drafts_path(faq_dir)
-    try:
-        data = pyyaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, pyyaml.YAMLError):
-        return 0
-    drafts = data.get("drafts") if isinstance(data, dict) else None
-    return len(drafts) if isinstance(drafts, list) else 0
 
 
 # ----- checking and writing --------------------------------------------------------------
