@@ -47,10 +47,11 @@ from bot.core.dialog import Dialog
 from bot.core.knowledge_state import KnowledgeHolder
 from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
+from bot.storage.learning_store import LearningStore
 from bot.storage.question_log import QuestionLog, key_path_for, load_or_create_key
 from bot.storage.tickets import TicketStore
 from bot.storage.user_prefs import UserPrefs, user_prefs_path
-from bot.telegram_bot import admin_handlers, forget, handlers, handoff
+from bot.telegram_bot import admin_handlers, forget, handlers, handoff, learn_handlers
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
 
@@ -134,6 +135,7 @@ def add_handlers(application: TelegramApplication) -> None:
         group=-1,
     )
     handoff.register(application)  # "Ask the agency"; before the catch-alls below
+    learn_handlers.register(application)  # "did you mean" picks, /learn; likewise
     application.add_handlers(
         [
             CommandHandler("start", handlers.start, filters=NEW_MESSAGE),
@@ -306,6 +308,7 @@ def build_application(
     prefs: UserPrefs | None = None,
     question_log: QuestionRecorder | None = None,
     tickets: TicketStore | None = None,
+    learning: LearningStore | None = None,
     flood: FloodGuard | None = None,
     request: BaseRequest | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
@@ -362,6 +365,7 @@ def build_application(
     application.bot_data[WATCH_FAQ_KEY] = watch_faq
     forget.add_default_forgetters(application, svc)
     handoff.install(application, tickets)  # needs a staff group in config.yaml `handoff:`
+    learn_handlers.install(application, learning)
     add_handlers(application)
     return application
 
@@ -429,6 +433,7 @@ def run_telegram_bot(
         tickets = None
         if settings.handoff.enabled:
             tickets = stores.enter_context(TicketStore.from_settings(settings, environ))
+        learning = stores.enter_context(LearningStore(settings.question_log_path))
         application = build_application(
             settings,
             token,
@@ -437,6 +442,7 @@ def run_telegram_bot(
             prefs=prefs,
             question_log=question_log,
             tickets=tickets,
+            learning=learning,
             faq_dir=faq_dir,
             watch_faq=True,
         )
