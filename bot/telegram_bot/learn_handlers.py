@@ -181,7 +181,7 @@ def _card(svc: BotServices, lang: str, suggestion: Suggestion, waiting: int) -> 
         "id": suggestion.id,
         "waiting": str(waiting),
         "text": html.escape(suggestion.text),
-        "lang": html.escape(suggestion.lang),
+        "language": html.escape(suggestion.lang),
         "users": str(suggestion.users),
         "asked": str(suggestion.asked),
         "others": others,
