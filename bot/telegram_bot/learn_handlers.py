@@ -89,10 +89,10 @@ def register(application: Any) -> None:
     admin_ids = services_in(application.bot_data).dialog.settings.telegram.admin_ids
     if learning_in(application.bot_data) is not None:
         handlers.append(CallbackQueryHandler(ticket_button, pattern=r"^lt:"))
-        if admin_ids:
-            admins = filters.ChatType.PRIVATE & filters.User(user_id=admin_ids)
-            handlers.append(CommandHandler("learn", learn, filters=admins))
-            handlers.append(CallbackQueryHandler(learn_button, pattern=r"^lr:"))
+    if admin_ids:  # in the admins' menu either way: without a log, /learn says so
+        admins = filters.ChatType.PRIVATE & filters.User(user_id=admin_ids)
+        handlers.append(CommandHandler("learn", learn, filters=admins))
+        handlers.append(CallbackQueryHandler(learn_button, pattern=r"^lr:"))
     application.add_handlers(handlers)
 
 

@@ -237,3 +237,72 @@ async def test_to_anyone_but_an_admin_learn_is_an_unknown_command_and_its_button
 
     assert {p: p.read_bytes() for p in settings.faq_dir.iterdir()} == files
     assert fake_api.calls_of("editMessageText") == []
+
+
+# ----- hand-off tickets ------------------------------------------------------------------
+
+
+async def ticket_answered_by_staff(
+    api: FakeBotApi, updates: UpdateFactory, question: str, asker: dict[str, Any]
+) -> Any:
+    """`asker` asks `question`, hands it to the agency, and staff answer in its topic;
+    returns the bot's message under the staff reply (the learning buttons)."""
+    from tests.telegram_bot.test_handoff import STAFF_GROUP, count_to, sent_to, staff_message
+
+    api.add_update(updates.message(question, sender=asker))
+    offer = (await count_to(api, asker["id"], 1))[-1]
+    handoff_button = next(a for a in actions(offer.params) if a.startswith("h:"))
+    api.add_update(updates.callback(handoff_button, on=offer.result, sender=asker))
+    confirmation = (await count_to(api, asker["id"], 2))[-1]
+    send = next(a for a in actions(confirmation.params) if a.startswith("hs:"))
+    api.add_update(updates.callback(send, on=confirmation.result, sender=asker))
+    await count_to(api, STAFF_GROUP, 1)  # the ticket's card
+    (topic,) = api.calls_of("createForumTopic")
+    thread = topic.result["message_thread_id"]
+    api.add_update(staff_message(updates, "Applications close on 31 March.", thread=thread))
+    await count_to(api, asker["id"], 1, "copyMessage")
+    prompt = (await count_to(api, STAFF_GROUP, 2))[-1]
+    assert prompt in sent_to(api, STAFF_GROUP)
+    return prompt
+
+
+@pytest.mark.parametrize("kind", ["variant", "draft"])
+async def test_a_staff_reply_to_a_ticket_offers_to_teach_the_bot_its_question(
+    settings: Settings,
+    log: QuestionLog,
+    store: LearningStore,
+    updates: UpdateFactory,
+    kind: str,
+) -> None:
+    from tests.telegram_bot.test_handoff import STAFF, STAFF_GROUP, handoff_settings, store_for
+    from tests.telegram_bot.test_handoff import running_bot as handoff_bot
+
+    asker = CITIZENS[0]
+    question = "When do grants close?" if kind == "variant" else "Can I get a job at ASCS?"
+    async with FakeBotApiServer() as server:
+        api = server.api
+        api.members[STAFF_GROUP] = {STAFF["id"]: "member"}
+        api.forums.add(STAFF_GROUP)
+        live = handoff_settings(settings, server)
+        with store_for(live) as tickets:
+            async with handoff_bot(live, tickets, question_log=log, learning=store):
+                prompt = await ticket_answered_by_staff(api, updates, question, asker)
+                buttons = actions(prompt.params)
+                assert "lt:d:1" in buttons
+                if kind == "variant":
+                    assert "lt:v:1:deadline-projects" in buttons
+                    pressed = "lt:v:1:deadline-projects"
+                else:
+                    pressed = "lt:d:1"
+                api.add_update(updates.callback(pressed, on=prompt.result, sender=STAFF))
+                edited = (await api.wait_for("editMessageText", 2))[-1]
+                assert "when do grants close" in html_to_plain(str(edited.params["text"])) or (
+                    "can i get a job at ascs" in html_to_plain(str(edited.params["text"]))
+                )
+                if kind == "variant":
+                    api.add_update(updates.message(question, sender=CITIZENS[1]))
+                    await api.wait_for("sendMessage", len(api.calls_of("sendMessage")) + 1)
+                    assert "31 March" in api.sent_texts(CITIZENS[1]["id"])[-1]
+    if kind == "draft":
+        drafted = (settings.faq_dir / "drafts" / "new-entries.yaml").read_text()
+        assert '"can i get a job at ascs"' in drafted
