@@ -9,6 +9,7 @@ at the file (`settle`). Undo puts back the exact bytes of before.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,6 +67,9 @@ class LearningDesk:
         self.faq_dir = Path(faq_dir or settings.faq_dir)
         self._flush = flush
         self._clock = clock
+        # One change at a time: two admins accepting at once must not both plan from the
+        # same old file (the second would then be refused as "changed meanwhile").
+        self._changing = threading.Lock()
 
     # ----- reading ---------------------------------------------------------------------
 
@@ -98,6 +102,10 @@ class LearningDesk:
         return self.apply(self.find(identifier), decided_by)
 
     def apply(self, suggestion: Suggestion, decided_by: str) -> Accepted:
+        with self._changing:
+            return self._apply(suggestion, decided_by)
+
+    def _apply(self, suggestion: Suggestion, decided_by: str) -> Accepted:
         try:
             if suggestion.kind == "variant":
                 assert suggestion.entry_id is not None
@@ -149,6 +157,10 @@ class LearningDesk:
 
     def undo(self) -> Change:
         """Put back the file as it was before the last accepted change still in place."""
+        with self._changing:
+            return self._undo()
+
+    def _undo(self) -> Change:
         self.settle()
         change = self.store.last_applied()
         if change is None:

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
@@ -251,10 +251,18 @@ async def learn_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             await query.answer()
             return
     except LearnError as error:
-        refused = _t(svc, lang, "learn_refused", reason=str(error))
-        await query.answer(callback_answer(html.escape(refused)), show_alert=True)
+        await _refused(svc, lang, query, message, error)
         return
     await _show_next(update, context, message)
+
+
+async def _refused(
+    svc: BotServices, lang: str, query: CallbackQuery, message: Message, error: LearnError
+) -> None:
+    """An alert, and the whole reason (lint's findings can be long) as a message."""
+    refused = _t(svc, lang, "learn_refused", reason=html.escape(str(error)[:DIFF_CHARS]))
+    await query.answer(callback_answer(refused), show_alert=True)
+    await message.reply_text(refused)
 
 
 def _accepted_text(svc: BotServices, lang: str, accepted: Accepted) -> str:
@@ -355,8 +363,7 @@ async def ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 learning.desk.draft_entry, ticket.lang, text, "telegram"
             )
     except LearnError as error:
-        refused = _t(svc, lang, "learn_refused", reason=str(error))
-        await query.answer(callback_answer(html.escape(refused)), show_alert=True)
+        await _refused(svc, lang, query, message, error)
         return
     await _served_now(svc)
     await query.answer()

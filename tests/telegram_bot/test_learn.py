@@ -197,6 +197,13 @@ async def test_reject_and_skip(
     await handle_learn(updates.callback(reject, on=card.result, sender=ADMIN))
     (edited,) = fake_api.calls_of("editMessageText")
     assert "will not be suggested again" in str(edited.params["text"])
+    # The old card's Accept now refuses, says why, and writes nothing.
+    accept = skip.replace("lr:s:", "lr:a:")
+    await handle_learn(updates.callback(accept, on=card.result, sender=ADMIN))
+    alert = fake_api.calls_of("answerCallbackQuery")[-1]
+    assert alert.params.get("show_alert")
+    assert "no open suggestion" in str(alert.params["text"])
+    assert "no open suggestion" in fake_api.sent_texts(ADMIN["id"])[-1]
     assert {p: p.read_bytes() for p in settings.faq_dir.iterdir()} == files
 
 
