@@ -131,3 +131,14 @@ def test_the_committed_config_holds_no_secret() -> None:
 
     raw = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     assert not [k for k in keys(raw) if "token" in k or "secret" in k or k == "key"]
+
+
+def test_learning_settings_are_read_and_checked(tmp_path: Path) -> None:
+    shipped = load_settings(REPO / "config.yaml", environ={}).learning
+    assert (shipped.min_users, shipped.period_days) == (3, 90)
+    changed = settings_with(tmp_path, lambda raw: raw.update(learning={"min_users": 5}))
+    assert changed.learning.min_users == 5
+    with pytest.raises(ConfigError, match=r"learning\.min_users: 0 is outside 1\.\.1000"):
+        settings_with(tmp_path, lambda raw: raw.update(learning={"min_users": 0}))
+    with pytest.raises(ConfigError, match=r"learning\.min_user: unknown key"):
+        settings_with(tmp_path, lambda raw: raw.update(learning={"min_user": 2}))
