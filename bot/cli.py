@@ -1,4 +1,5 @@
-"""The command line: python -m bot run | chat | ask | lint | eval | links | report | export.
+"""The command line: python -m bot run | chat | ask | lint | eval | links | report | export |
+learn.
 
 This is the composition root: it reads the settings, builds the core and hands it to the
 adapter a command needs. Library errors become clear messages and a non-zero exit code.
@@ -84,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="language of the texts (sq or en); default: en, and for html the bot's first language",
     )
     report.add_argument("--faq", type=Path, help="folder of FAQ files")
+
+    learn = commands.add_parser(
+        "learn", help="suggested question variants from users' choices: list, accept, reject"
+    )
+    acting = learn.add_mutually_exclusive_group()
+    acting.add_argument("--accept", metavar="ID", help="write suggestion ID into faq/")
+    acting.add_argument("--reject", metavar="ID", help="never suggest ID again")
+    acting.add_argument("--undo", action="store_true", help="revert the last accepted change")
+    learn.add_argument("--format", choices=("table", "json"), default="table")
+    learn.add_argument("--faq", type=Path, help="folder of FAQ files")
 
     export = commands.add_parser(
         "export", help="the FAQ as web pages (one per language) or JSON, for a website"
@@ -366,6 +377,48 @@ def _export(
     return EXIT_OK
 
 
+def _learn(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from bot.core.knowledge_state import build_knowledge
+    from bot.staff.learning_desk import LearnError, LearningDesk
+    from bot.staff.learning_view import suggestions_json, suggestions_table
+    from bot.storage.learning_store import LearningStore
+    from bot.storage.question_log import QuestionLog
+
+    faq_dir = args.faq or settings.faq_dir
+    loaded = build_knowledge(settings, faq_dir)
+    with (
+        QuestionLog.from_settings(settings) as log,
+        LearningStore(settings.question_log_path) as store,
+    ):
+        desk = LearningDesk(settings, store, log, lambda: loaded, faq_dir=faq_dir)
+        try:
+            if args.accept:
+                accepted = desk.accept(args.accept, "cli")
+                print(accepted.diff, file=stdout)
+                print(
+                    f"Written to {accepted.path}; a running bot serves it within seconds. "
+                    "Undo: python -m bot learn --undo",
+                    file=stdout,
+                )
+            elif args.reject:
+                rejected = desk.reject(args.reject, "cli")
+                print(f"Rejected {rejected.id}: it will not be suggested again.", file=stdout)
+            elif args.undo:
+                change = desk.undo()
+                print(change.diff, file=stdout)
+                print(f"Undone: {change.path} is back as it was before.", file=stdout)
+            else:
+                found = desk.suggestions()
+                render = suggestions_json if args.format == "json" else suggestions_table
+                print(render(found, loaded), file=stdout)
+        except LearnError as error:
+            print(f"learn: {error}", file=stderr)
+            return EXIT_PROBLEMS
+    return EXIT_OK
+
+
 _COMMANDS = {
     "run": _run,
     "chat": _chat,
@@ -375,6 +428,7 @@ _COMMANDS = {
     "links": _links,
     "report": _report,
     "export": _export,
+    "learn": _learn,
 }
 
 

@@ -100,6 +100,17 @@ class QuestionLogSettings:
 
 
 @dataclass(frozen=True)
+class LearningSettings:
+    """Suggested question variants from users' choices (config.yaml `learning:`)."""
+
+    min_users: int = 3  # distinct people who must tie a wording to an entry
+    period_days: int = 90  # how far back the question log is read
+    # An answer scoring below this that a user marks 👍 is a signal (above it, the
+    # question already matches well and needs no new variant).
+    confident_score: float = 60.0
+
+
+@dataclass(frozen=True)
 class HandoffSettings:
     """Handing questions to staff in a Telegram group (config.yaml `handoff:`)."""
 
@@ -128,6 +139,7 @@ class Settings:
     source: Path | None = None
     dated_answers: DatedAnswerSettings = field(default_factory=DatedAnswerSettings)
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
+    learning: LearningSettings = field(default_factory=LearningSettings)
 
     @property
     def default_language(self) -> str:
@@ -196,7 +208,15 @@ def settings_from_mapping(
         raw,
         "",
         required={"agency", "links", "languages"},
-        optional={"paths", "matching", "telegram", "question_log", "dated_answers", "handoff"},
+        optional={
+            "paths",
+            "matching",
+            "telegram",
+            "question_log",
+            "dated_answers",
+            "handoff",
+            "learning",
+        },
     )
     languages = tuple(reader.language_list(root["languages"], "languages"))
     agency = _read_agency(reader, root["agency"], languages)
@@ -287,6 +307,28 @@ def settings_from_mapping(
         source=source,
         dated_answers=dated_answers,
         handoff=_read_handoff(reader, root.get("handoff", {})),
+        learning=_read_learning(reader, root.get("learning", {})),
+    )
+
+
+def _read_learning(reader: _Reader, raw: object) -> LearningSettings:
+    found = reader.mapping(
+        raw, "learning", optional={"min_users", "period_days", "confident_score"}
+    )
+    defaults = LearningSettings()
+    return LearningSettings(
+        min_users=reader.integer(
+            found.get("min_users", defaults.min_users), "learning.min_users", 1, 1000
+        ),
+        period_days=reader.integer(
+            found.get("period_days", defaults.period_days), "learning.period_days", 1, 3650
+        ),
+        confident_score=reader.number(
+            found.get("confident_score", defaults.confident_score),
+            "learning.confident_score",
+            0,
+            100,
+        ),
     )
 
 

@@ -153,3 +153,14 @@ def test_a_webhook_url_that_is_not_https_is_refused(tmp_path: Path, url: str) ->
         settings_with(
             tmp_path, lambda raw: raw.update(telegram={"mode": "webhook", "webhook": {"url": url}})
         )
+
+
+def test_learning_settings_are_read_and_checked(tmp_path: Path) -> None:
+    shipped = load_settings(REPO / "config.yaml", environ={}).learning
+    assert (shipped.min_users, shipped.period_days) == (3, 90)
+    changed = settings_with(tmp_path, lambda raw: raw.update(learning={"min_users": 5}))
+    assert changed.learning.min_users == 5
+    with pytest.raises(ConfigError, match=r"learning\.min_users: 0 is outside 1\.\.1000"):
+        settings_with(tmp_path, lambda raw: raw.update(learning={"min_users": 0}))
+    with pytest.raises(ConfigError, match=r"learning\.min_user: unknown key"):
+        settings_with(tmp_path, lambda raw: raw.update(learning={"min_user": 2}))

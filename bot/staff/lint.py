@@ -17,10 +17,11 @@ from rapidfuzz import fuzz, process
 
 from bot.config import DatedAnswerSettings
 from bot.core.dated import dated_entries
-from bot.core.knowledge import Entry, Problem
+from bot.core.knowledge import Entry, Problem, display_name
 from bot.core.knowledge_state import LoadedKnowledge
 from bot.core.synonyms import SYNONYMS_FILE
 from bot.core.text import normalise
+from bot.staff.drafts import draft_count, drafts_path
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
 # Two variants of different entries this alike (0-100, rapidfuzz ratio on normalised text)
@@ -49,7 +50,24 @@ def lint_warnings(
     warnings.extend(_self_test(loaded, faq_dir))
     warnings.extend(_dated_warnings(loaded, dated or DatedAnswerSettings(), now))
     warnings.extend(_pending_link_warnings(loaded, pending_links))
+    warnings.extend(_draft_warnings(faq_dir))
     return sorted(set(warnings))
+
+
+def _draft_warnings(faq_dir: Path) -> list[Problem]:
+    count = draft_count(faq_dir)
+    if not count:
+        return []
+    drafts = drafts_path(faq_dir)
+    return [
+        Problem(
+            display_name(drafts, faq_dir),
+            0,
+            f"{count} draft {'entry waits' if count == 1 else 'entries wait'} for an answer; "
+            "the bot does not serve drafts: write the answer and move each into a topic file",
+            severity="warning",
+        )
+    ]
 
 
 def _dated_warnings(

@@ -15,12 +15,13 @@ import logging
 import os
 import re
 import secrets
+import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlparse
 
 from telegram import BotCommand, LinkPreviewOptions, Message, Update
@@ -50,10 +51,19 @@ from bot.core.knowledge_state import KnowledgeHolder
 from bot.core.locales import LocaleError
 from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
+from bot.storage.database import StorageUnavailable
+from bot.storage.learning_store import LearningStore
 from bot.storage.stores import open_stores
 from bot.storage.tickets import TicketStore
 from bot.storage.user_prefs import UserPrefs
-from bot.telegram_bot import admin_handlers, forget, handlers, handoff, start_failures
+from bot.telegram_bot import (
+    admin_handlers,
+    forget,
+    handlers,
+    handoff,
+    learn_handlers,
+    start_failures,
+)
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
 
@@ -137,6 +147,7 @@ def add_handlers(application: TelegramApplication) -> None:
         group=-1,
     )
     handoff.register(application)  # "Ask the agency"; before the catch-alls below
+    learn_handlers.register(application)  # "did you mean" picks, /learn; likewise
     application.add_handlers(
         [
             CommandHandler("start", handlers.start, filters=NEW_MESSAGE),
@@ -362,6 +373,7 @@ def build_application(
     prefs: UserPrefs | None = None,
     question_log: QuestionRecorder | None = None,
     tickets: TicketStore | None = None,
+    learning: LearningStore | None = None,
     flood: FloodGuard | None = None,
     request: BaseRequest | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
@@ -422,6 +434,7 @@ def build_application(
     application.bot_data[WATCH_FAQ_KEY] = watch_faq
     forget.add_default_forgetters(application, svc)
     handoff.install(application, tickets)  # needs a staff group in config.yaml `handoff:`
+    learn_handlers.install(application, learning)
     add_handlers(application)
     return application
 
@@ -490,6 +503,23 @@ def run_telegram_bot(
         network_loop.removeFilter(quiet)
 
 
+StoreT = TypeVar("StoreT", bound=contextlib.AbstractContextManager[Any])  # enters as itself
+
+
+def _optional_store(
+    stack: contextlib.ExitStack, open_store: Callable[[], StoreT], feature: str
+) -> StoreT | None:
+    """A store that a feature needs, or None when its database cannot be opened (a full
+    disk, a read-only or corrupt file): answering questions must not depend on it."""
+    try:
+        store = open_store()
+        stack.enter_context(store)
+    except (sqlite3.Error, OSError, StorageUnavailable) as error:
+        logger.error("%s is off for this run: its database cannot be opened (%s)", feature, error)
+        return None
+    return store
+
+
 def _run_until_stopped(
     settings: Settings, token: str, faq_dir: Path | None, environ: Mapping[str, str]
 ) -> int:
@@ -509,7 +539,12 @@ def _run_until_stopped(
     with open_stores(settings, environ) as stores, contextlib.ExitStack() as more_stores:
         tickets = None
         if settings.handoff.enabled:
-            tickets = more_stores.enter_context(TicketStore.from_settings(settings, environ))
+            tickets = _optional_store(
+                more_stores, lambda: TicketStore.from_settings(settings, environ), "hand-off"
+            )
+        learning = _optional_store(
+            more_stores, lambda: LearningStore(settings.question_log_path), "learning"
+        )
         application = build_application(
             settings,
             token,
@@ -518,6 +553,7 @@ def _run_until_stopped(
             prefs=stores.prefs,
             question_log=stores.question_log,
             tickets=tickets,
+            learning=learning,
             faq_dir=faq_dir,
             watch_faq=True,
         )

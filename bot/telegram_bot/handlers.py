@@ -191,6 +191,8 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         listener(update, question_id, text, reply)
     if reply.ask_feedback:
         reply = with_feedback_buttons(svc.dialog, reply, question_id)
+    elif reply.kind == "suggest":
+        reply = with_choice_ids(reply, question_id)
     await send_reply(update, context, reply)
 
 
@@ -332,6 +334,21 @@ def with_feedback_buttons(dialog: Dialog, reply: Reply, question_id: str) -> Rep
         text = reply.text
     buttons = (*reply.buttons, dialog.feedback_buttons(reply.lang, question_id))
     return replace(reply, text=text, buttons=buttons)
+
+
+def with_choice_ids(reply: Reply, question_id: str) -> Reply:
+    """'Did you mean' buttons that also name the question ("e:<entry>:<question id>"), so
+    a pick can be tied to it (bot.telegram_bot.learn_handlers)."""
+    rows = tuple(
+        tuple(
+            replace(button, action=f"{button.action}:{question_id}")
+            if button.action is not None and button.action.startswith("e:")
+            else button
+            for button in row
+        )
+        for row in reply.buttons
+    )
+    return replace(reply, buttons=rows)
 
 
 async def take_vote(

@@ -29,6 +29,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, Mess
 from bot.core.dialog import Dialog
 from bot.core.telegram_html import escape
 from bot.storage.tickets import Ticket
+from bot.telegram_bot import learn_handlers
 from bot.telegram_bot.handlers import note_outcome, services
 from bot.telegram_bot.handoff import Handoff, handoff_in, tell_user, user_text
 
@@ -86,6 +87,7 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     note_outcome("staff_reply")
     await relay_to_user(context.bot, dialog, handoff, ticket, message)
+    await learn_handlers.offer_ticket_learning(context, ticket, message)
 
 
 async def _from_a_member(bot: Any, handoff: Handoff, message: Message) -> bool:

@@ -188,10 +188,8 @@ async def test_the_other_commands_and_a_suggestion_button_by_long_polling(
 
         api.add_update(updates.message("grant deadline", sender=ENGLISH))
         offer = (await api.wait_for("sendMessage", 4))[-1]
-        assert "e:deadline-institutional" in actions(offer.params)
-        api.add_update(
-            updates.callback("e:deadline-institutional", on=offer.result, sender=ENGLISH)
-        )
+        (pick,) = [a for a in actions(offer.params) if a.startswith("e:deadline-institutional:")]
+        api.add_update(updates.callback(pick, on=offer.result, sender=ENGLISH))
         await api.wait_for("sendMessage", 5)
         assert "30 September" in text_of(api)
 

@@ -160,15 +160,27 @@ async def test_an_albanian_question_is_answered_in_albanian_whatever_telegrams_l
 
 
 async def test_a_did_you_mean_offers_its_candidates_as_buttons(
-    handle: Handle, updates: UpdateFactory, fake_api: FakeBotApi
+    handle: Handle,
+    updates: UpdateFactory,
+    fake_api: FakeBotApi,
+    question_log: RecordingQuestionLog,
 ) -> None:
     await handle(updates.message("grant deadline", sender=ENGLISH))
     sent = last_message(fake_api)
     assert "Did you mean" in text_of(sent)
-    assert {"e:deadline-projects", "e:deadline-institutional"} <= set(actions(sent))
+    (question_id,) = {q["id"] for q in question_log.questions}
+    # Each choice names the question too, so that a pick can be tied to it.
+    assert {f"e:deadline-projects:{question_id}", f"e:deadline-institutional:{question_id}"} <= set(
+        actions(sent)
+    )
     assert not any(a.startswith("f:") for a in actions(sent))
-    await handle(updates.callback("e:deadline-projects", on=fake_api.calls[-1].result))
-    assert "31 March" in text_of(last_message(fake_api))
+    await handle(
+        updates.callback(f"e:deadline-projects:{question_id}", on=fake_api.calls[-1].result)
+    )
+    picked = last_message(fake_api)
+    assert "31 March" in text_of(picked)
+    # The picked answer asks "Was this helpful?" about the question asked.
+    assert f"f:n:{question_id}" in actions(picked)
 
 
 async def test_an_unknown_question_apologises_with_contacts_and_browse_buttons(

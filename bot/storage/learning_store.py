@@ -1,0 +1,320 @@
+"""What the bot learns from its users: "did you mean" choices, staff decisions, FAQ changes.
+
+The tables live in the question log's SQLite file (WAL) with their own schema version
+(`learning_schema_version`), so they migrate independently of the question log and the
+tickets. They hold no personal data of their own: a choice names the logged question by its
+id (the question log keeps the masked text and the user's keyed hash, and /forget deletes
+those), and a decision keeps a suggested wording that was already masked.
+
+Every write is its own transaction, committed (synchronous=FULL) before the method returns.
+A change to a FAQ file is recorded before the file is replaced and marked applied after,
+so a kill -9 between the two is found and settled on the next open (`settle_changes`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final, Literal
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION: Final = 1
+
+Decision = Literal["accepted", "rejected", "undone"]
+# A change is "writing" from just before the file is replaced until just after; "undoing"
+# likewise for its undo. Either left behind means the bot stopped in between.
+ChangeState = Literal["writing", "applied", "undoing", "undone", "abandoned"]
+
+
+class LearningStoreError(RuntimeError):
+    """The learning tables cannot be used (for example, made by a newer version)."""
+
+
+_MIGRATIONS: Final[dict[int, str]] = {
+    1: """
+        CREATE TABLE learning_choices (
+            question_id TEXT PRIMARY KEY,   -- the question log's id of the question
+            entry_id TEXT NOT NULL,         -- the "did you mean" choice the user picked
+            chosen_at TEXT NOT NULL
+        );
+        CREATE INDEX learning_choices_by_time ON learning_choices (chosen_at);
+        CREATE TABLE learning_decisions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            suggestion_id TEXT NOT NULL,
+            decision TEXT NOT NULL,         -- accepted, rejected, undone
+            kind TEXT NOT NULL,             -- variant, entry
+            entry_id TEXT,
+            lang TEXT,
+            text TEXT NOT NULL,
+            decided_by TEXT NOT NULL,       -- "cli" or "telegram"
+            decided_at TEXT NOT NULL
+        );
+        CREATE INDEX learning_decisions_by_suggestion ON learning_decisions (suggestion_id);
+        CREATE TABLE learning_changes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            suggestion_id TEXT NOT NULL,
+            path TEXT NOT NULL,             -- the FAQ file changed
+            before BLOB,                    -- its bytes before (NULL: it did not exist)
+            after BLOB NOT NULL,            -- its bytes after
+            diff TEXT NOT NULL,
+            state TEXT NOT NULL,            -- writing, applied, undoing, undone, abandoned
+            changed_at TEXT NOT NULL,
+            undone_at TEXT
+        );
+    """,
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    id: int
+    suggestion_id: str
+    path: Path
+    before: bytes | None
+    after: bytes
+    diff: str
+    state: ChangeState
+    changed_at: datetime
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LearningStore:
+    """Choices, decisions and FAQ changes over one SQLite file; thread-safe (one lock)."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = _connect(self.path)
+        try:
+            _migrate(self._connection, self.path)
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    def __enter__(self) -> LearningStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            connection = self._connection
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    def _read(self, query: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._connection.execute(query, parameters).fetchall()
+
+    # ----- choices ---------------------------------------------------------------------
+
+    def record_choice(self, question_id: str, entry_id: str) -> None:
+        """The user who asked `question_id` picked `entry_id` among the choices offered; a
+        later pick for the same question replaces the earlier one."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO learning_choices (question_id, entry_id, chosen_at)"
+                " VALUES (?, ?, ?)",
+                (question_id, entry_id, _timestamp(self._clock())),
+            )
+
+    def choices(self, since: datetime) -> dict[str, str]:
+        """Question id -> the entry picked, for picks made from `since` on."""
+        rows = self._read(
+            "SELECT question_id, entry_id FROM learning_choices WHERE chosen_at >= ?",
+            (_timestamp(since),),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    # ----- decisions -------------------------------------------------------------------
+
+    def record_decision(
+        self, suggestion_id: str, decision: Decision, fields: dict[str, str | None]
+    ) -> None:
+        """`fields`: kind, entry_id, lang, text and decided_by."""
+        with self._write() as db:
+            _insert_decision(db, suggestion_id, decision, fields, _timestamp(self._clock()))
+
+    def decided(self) -> dict[str, Decision]:
+        """Suggestion id -> its latest decision (an undo makes a suggestion open again)."""
+        rows = self._read(
+            "SELECT suggestion_id, decision FROM learning_decisions ORDER BY id",
+        )
+        return {row[0]: row[1] for row in rows}
+
+    # ----- changes to FAQ files ----------------------------------------------------------
+
+    def begin_change(
+        self,
+        suggestion_id: str,
+        path: Path,
+        before: bytes | None,
+        after: bytes,
+        diff: str,
+        *,
+        decision: dict[str, str | None],
+    ) -> int:
+        """Note a change about to be written (state "writing") and its "accepted" decision,
+        in one transaction; returns the change's id. `decision` holds kind, entry_id, lang,
+        text and decided_by."""
+        now = _timestamp(self._clock())
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO learning_changes (suggestion_id, path, before, after, diff, state,"
+                " changed_at) VALUES (?, ?, ?, ?, ?, 'writing', ?)",
+                (suggestion_id, str(path), before, after, diff, now),
+            )
+            _insert_decision(db, suggestion_id, "accepted", decision, now)
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    def end_change(self, change: Change, state: ChangeState) -> None:
+        """Settle a change: "applied", "undone" or "abandoned". Undone and abandoned changes
+        make their suggestion open again (an "undone" decision)."""
+        now = _timestamp(self._clock())
+        with self._write() as db:
+            db.execute(
+                "UPDATE learning_changes SET state = ?, undone_at = ? WHERE id = ?",
+                (state, now if state == "undone" else None, change.id),
+            )
+            if state in ("undone", "abandoned"):
+                row = db.execute(
+                    "SELECT kind, entry_id, lang, text FROM learning_decisions"
+                    " WHERE suggestion_id = ? ORDER BY id DESC LIMIT 1",
+                    (change.suggestion_id,),
+                ).fetchone()
+                if row is not None:
+                    fields = {key: row[key] for key in ("kind", "entry_id", "lang", "text")}
+                    fields["decided_by"] = "undo" if state == "undone" else "recovery"
+                    _insert_decision(db, change.suggestion_id, "undone", fields, now)
+
+    def set_state(self, change_id: int, state: ChangeState) -> None:
+        with self._write() as db:
+            db.execute("UPDATE learning_changes SET state = ? WHERE id = ?", (state, change_id))
+
+    def last_applied(self) -> Change | None:
+        """The most recent change still in place (the one `learn --undo` reverts)."""
+        rows = self._read(
+            "SELECT * FROM learning_changes WHERE state = 'applied' ORDER BY id DESC LIMIT 1"
+        )
+        return _change(rows[0]) if rows else None
+
+    def unsettled(self) -> list[Change]:
+        """Changes the bot stopped in the middle of (state "writing" or "undoing")."""
+        rows = self._read(
+            "SELECT * FROM learning_changes WHERE state IN ('writing', 'undoing') ORDER BY id"
+        )
+        return [_change(row) for row in rows]
+
+    def changes(self, limit: int = 20) -> list[Change]:
+        rows = self._read("SELECT * FROM learning_changes ORDER BY id DESC LIMIT ?", (limit,))
+        return [_change(row) for row in rows]
+
+
+def _insert_decision(
+    db: sqlite3.Connection,
+    suggestion_id: str,
+    decision: Decision,
+    fields: dict[str, str | None],
+    at: str,
+) -> None:
+    db.execute(
+        "INSERT INTO learning_decisions (suggestion_id, decision, kind, entry_id, lang, text,"
+        " decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            suggestion_id,
+            decision,
+            fields["kind"],
+            fields.get("entry_id"),
+            fields.get("lang"),
+            fields["text"] or "",
+            fields.get("decided_by") or "?",
+            at,
+        ),
+    )
+
+
+def _change(row: sqlite3.Row) -> Change:
+    return Change(
+        id=int(row["id"]),
+        suggestion_id=row["suggestion_id"],
+        path=Path(row["path"]),
+        before=row["before"],
+        after=row["after"],
+        diff=row["diff"],
+        state=row["state"],
+        changed_at=_parse(row["changed_at"]),
+    )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE).
+    connection = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA journal_mode=WAL")
+    # FULL: a decision or change record is on disk before the FAQ file is touched.
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA busy_timeout=10000")  # other stores write the same file
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS learning_schema_version (version INTEGER NOT NULL)"
+        )
+        row = connection.execute("SELECT MAX(version) FROM learning_schema_version").fetchone()
+        current = int(row[0]) if row[0] is not None else 0
+        if current > SCHEMA_VERSION:
+            raise LearningStoreError(
+                f"{path}: the learning tables have schema version {current}, newer than this "
+                f"bot understands ({SCHEMA_VERSION}); update the bot"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in _statements(_MIGRATIONS[version]):
+                connection.execute(statement)
+            connection.execute(
+                "INSERT INTO learning_schema_version (version) VALUES (?)", (version,)
+            )
+            logger.info("learning %s: schema version %d", path, version)
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

@@ -1,0 +1,60 @@
+"""The learning tables: their own schema version, beside the question log and the tickets."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.storage.learning_store import LearningStore, LearningStoreError
+from bot.storage.question_log import QuestionLog
+from bot.storage.tickets import TicketStore
+
+FIELDS: dict[str, str | None] = {
+    "kind": "variant",
+    "entry_id": "office-address",
+    "lang": "en",
+    "text": "where can i find you",
+    "decided_by": "cli",
+}
+
+
+def test_it_shares_the_question_logs_file_and_keeps_everything_across_a_reopen(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "questions.sqlite3"
+    with (
+        QuestionLog(path, key=b"k" * 32),
+        TicketStore(path, key=b"k" * 32),
+        LearningStore(path) as store,
+    ):
+        store.record_choice("q1", "office-address")
+        store.record_choice("q1", "phone-number")  # a later pick replaces the earlier
+        store.record_decision("abc12345", "rejected", FIELDS)
+        change = store.begin_change(
+            "def67890", tmp_path / "faq.yaml", b"old\n", b"new\n", "diff", decision=FIELDS
+        )
+        store.set_state(change, "applied")
+    with LearningStore(path) as reopened:
+        since = datetime.now(UTC) - timedelta(days=1)
+        assert reopened.choices(since) == {"q1": "phone-number"}
+        assert reopened.decided() == {"abc12345": "rejected", "def67890": "accepted"}
+        last = reopened.last_applied()
+        assert last is not None
+        assert (last.before, last.after, last.state) == (b"old\n", b"new\n", "applied")
+        reopened.end_change(last, "undone")
+        assert reopened.last_applied() is None
+        assert reopened.decided()["def67890"] == "undone"  # offered again
+    versions = sqlite3.connect(path).execute("SELECT version FROM learning_schema_version")
+    assert [row[0] for row in versions] == [1]
+
+
+def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "questions.sqlite3"
+    LearningStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO learning_schema_version (version) VALUES (99)")
+    with pytest.raises(LearningStoreError, match="newer than this bot understands"):
+        LearningStore(path)
