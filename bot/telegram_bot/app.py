@@ -47,8 +47,9 @@ from bot.core.knowledge_state import KnowledgeHolder
 from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
 from bot.storage.question_log import QuestionLog, key_path_for, load_or_create_key
+from bot.storage.subscriptions import SubscriptionStore
 from bot.storage.user_prefs import UserPrefs, user_prefs_path
-from bot.telegram_bot import admin_handlers, handlers
+from bot.telegram_bot import admin_handlers, handlers, subscriptions
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
 
@@ -139,6 +140,7 @@ def add_handlers(application: TelegramApplication) -> None:
             CommandHandler("language", handlers.language, filters=NEW_MESSAGE),
             CommandHandler("help", handlers.help_command, filters=NEW_MESSAGE),
             *staff_handlers(application),
+            *subscriptions.register(application),
             MessageHandler(
                 NEW_MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE, handlers.help_command
             ),
@@ -269,10 +271,12 @@ async def post_init(application: TelegramApplication) -> None:
         stop = asyncio.Event()
         watcher = asyncio.create_task(svc.reloader.watch(stop), name="faq watcher")
         application.bot_data[WATCHER_KEY] = (stop, watcher)
+    await subscriptions.start(application)
 
 
 async def post_stop(application: TelegramApplication) -> None:
     """Stop watching faq/ (the watcher wakes within its polling step)."""
+    await subscriptions.stop(application)
     running = application.bot_data.pop(WATCHER_KEY, None)
     if running is None:
         return
@@ -304,6 +308,7 @@ def build_application(
     concurrent_updates: int = CONCURRENT_UPDATES,
     faq_dir: Path | None = None,
     watch_faq: bool = False,
+    subscription_store: SubscriptionStore | None = None,
 ) -> TelegramApplication:
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
@@ -352,6 +357,7 @@ def build_application(
     )
     application.bot_data[handlers.SERVICES_KEY] = svc
     application.bot_data[WATCH_FAQ_KEY] = watch_faq
+    subscriptions.install(application, subscription_store, request=request)
     add_handlers(application)
     return application
 
@@ -412,7 +418,10 @@ def run_telegram_bot(
     dialog, holder = build_dialog(settings, faq_dir)
     key = load_or_create_key(key_path_for(settings.question_log_path), environ)
     prefs = UserPrefs(user_prefs_path(settings.question_log_path), key)
-    with QuestionLog.from_settings(settings, environ) as question_log:
+    with (
+        QuestionLog.from_settings(settings, environ) as question_log,
+        SubscriptionStore(settings.question_log_path) as subscription_store,
+    ):
         application = build_application(
             settings,
             token,
@@ -422,6 +431,7 @@ def run_telegram_bot(
             question_log=question_log,
             faq_dir=faq_dir,
             watch_faq=True,
+            subscription_store=subscription_store,
         )
         if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)
