@@ -56,6 +56,7 @@ _MIGRATIONS: Final[dict[int, str]] = {
             created_at TEXT NOT NULL,
             state TEXT NOT NULL,              -- running, done
             requested_by INTEGER,             -- the admin's chat, for progress (NULL: CLI)
+            requested_lang TEXT,              -- and the language they use
             status_message_id INTEGER,        -- the admin's progress message
             owner TEXT,                       -- host:pid delivering it now
             lease_until TEXT,
@@ -119,6 +120,7 @@ class Broadcast:
     state: str
     counts: BroadcastCounts
     requested_by: int | None = None
+    requested_lang: str | None = None
     status_message_id: int | None = None
 
 
@@ -350,6 +352,7 @@ class SubscriptionStore:
         texts: Mapping[str, str],
         *,
         requested_by: int | None = None,
+        requested_lang: str | None = None,
         default_language: str | None = None,
     ) -> Broadcast:
         """A job for every current subscriber of `topic`, in one transaction. A subscriber
@@ -359,9 +362,9 @@ class SubscriptionStore:
         fallback = default_language if default_language in texts else next(iter(texts))
         with self._transaction() as db:
             cursor = db.execute(
-                "INSERT INTO broadcasts (topic, created_at, state, requested_by, total)"
-                " VALUES (?, ?, ?, ?, 0)",
-                (topic, _timestamp(_now()), RUNNING, requested_by),
+                "INSERT INTO broadcasts (topic, created_at, state, requested_by, requested_lang,"
+                " total) VALUES (?, ?, ?, ?, ?, 0)",
+                (topic, _timestamp(_now()), RUNNING, requested_by, requested_lang),
             )
             job = int(cursor.lastrowid or 0)
             db.executemany(
@@ -404,6 +407,7 @@ class SubscriptionStore:
             state=row["state"],
             counts=self.counts(job),
             requested_by=row["requested_by"],
+            requested_lang=row["requested_lang"],
             status_message_id=row["status_message_id"],
         )
 

@@ -261,6 +261,7 @@ async def announce_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             draft.topic,
             draft.texts,
             requested_by=chat.id,
+            requested_lang=lang,
             default_language=svc.dialog.settings.default_language,
         )
         sent = await _edit(query, _t(svc, lang, "announce_started", count=str(job.counts.total)))
@@ -292,7 +293,9 @@ class ProgressNotifier:
             return
         svc = services_in(self.application.bot_data)
         lang = svc.dialog.reply_language(
-            chosen=svc.prefs.chosen_language(admin), detected=svc.prefs.recent_language(admin)
+            chosen=svc.prefs.chosen_language(admin),
+            detected=svc.prefs.recent_language(admin),
+            hint=job.requested_lang,
         )
         bot = self.application.bot
         values = {
