@@ -105,7 +105,7 @@ class BroadcastCounts:
     blocked: int = 0
     failed: int = 0
     pending: int = 0  # not yet sent, "sending" included
-    resent: int = 0  # found "sending" after a restart: each may have arrived twice
+    resent: int = 0  # "sending" at a restart, or timed out: each may have arrived twice
 
     @property
     def done(self) -> int:
@@ -551,6 +551,17 @@ class SubscriptionStore:
     def mark_retry(self, job: int, chat_id: int, *, attempt: bool) -> None:
         """Back in the queue: after a failure that counts (`attempt`) or a 429 wait."""
         self._set_state(job, chat_id, PENDING, attempt=attempt)
+
+    def mark_uncertain(self, job: int, chat_id: int) -> None:
+        """A send timed out: Telegram may have delivered it. It goes again (no one must miss
+        it) and is counted with the messages that may have arrived twice."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE broadcast_recipients SET state = ?, attempts = attempts + 1"
+                " WHERE broadcast_id = ? AND chat_id = ?",
+                (PENDING, job, chat_id),
+            )
+            db.execute("UPDATE broadcasts SET resent = resent + 1 WHERE id = ?", (job,))
 
     def mark_blocked(self, job: int, chat_id: int) -> None:
         """The user blocked the bot: counted, and every subscription of theirs ends."""

@@ -10,7 +10,8 @@ by the limiter, then the recipient goes back to the queue, at most MAX_ATTEMPTS 
 Each recipient is marked "sending" (committed) just before its message goes out and "sent"
 just after. At most IN_FLIGHT recipients are "sending" at any moment: that is the most a
 kill can make arrive twice, since a restarted job sends them again (it cannot know whether
-Telegram accepted them).
+Telegram accepted them). A send that times out (after SEND_TIMEOUT) is in the same position
+and goes again too; both are counted in the job's `resent`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from typing import Any
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 from telegram.ext import ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -53,6 +61,9 @@ MAX_ATTEMPTS = 3
 BATCH = 200
 PROGRESS_SECONDS = 3.0
 RENEW_SECONDS = 15.0
+# Seconds to wait for Telegram's answer to one message: a timed-out send may have arrived
+# and goes again, so waiting long is better than sending twice.
+SEND_TIMEOUT = 30.0
 # 429s the rate limiter waits out for one send before handing it back to the queue.
 RATE_LIMIT_RETRIES = 5
 
@@ -92,7 +103,8 @@ def broadcast_bot(
     return ExtBot(
         token,
         base_url=settings.telegram.base_url,
-        request=request or HTTPXRequest(connection_pool_size=IN_FLIGHT + 2),
+        request=request
+        or HTTPXRequest(connection_pool_size=IN_FLIGHT + 2, read_timeout=SEND_TIMEOUT),
         rate_limiter=limiter,
     )
 
@@ -220,11 +232,19 @@ class Broadcaster:
             # Chat not found, a deactivated user...: sending again cannot help.
             logger.info("announcement %d: Telegram refused a message (%s)", job, error)
             await asyncio.to_thread(store.mark_failed, job, chat_id)
-        except NetworkError as error:  # 5xx, a lost connection or a timeout
+        except TimedOut as error:
+            # Telegram may have accepted it: like a kill in flight, it goes again.
+            logger.warning("announcement %d: a send timed out (%s); it goes again", job, error)
+            if recipient.attempts + 1 >= MAX_ATTEMPTS:
+                await asyncio.to_thread(store.mark_failed, job, chat_id)
+            else:
+                await asyncio.to_thread(store.mark_uncertain, job, chat_id)
+        except NetworkError as error:  # 5xx or a lost connection
             if recipient.attempts + 1 >= MAX_ATTEMPTS:
                 logger.warning("announcement %d: giving up on a subscriber: %s", job, error)
                 await asyncio.to_thread(store.mark_failed, job, chat_id)
             else:
+                logger.info("announcement %d: a send failed (%s); it goes again later", job, error)
                 await asyncio.to_thread(store.mark_retry, job, chat_id, attempt=True)
         except asyncio.CancelledError:
             # Stopping: the row stays "sending" and a restart sends it again.

@@ -85,14 +85,16 @@ async def running_bot(
         await application.shutdown()
 
 
-async def wait_until(condition: Callable[[], Any], within: float = WAIT_SECONDS) -> Any:
-    """The first truthy value of `condition()`, polled; fails after `within` seconds."""
+async def wait_until(
+    condition: Callable[[], Any], within: float = WAIT_SECONDS, every: float = 0.02
+) -> Any:
+    """The first truthy value of `condition()`, polled `every` seconds; fails after `within`."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         found = condition()
         if found:
             return found
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(every)
     raise AssertionError(f"not within {within} s")  # pragma: no cover
 
 
