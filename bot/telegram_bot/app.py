@@ -313,7 +313,8 @@ def build_application(
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
     /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
-    change while the bot runs."""
+    change while the bot runs. `subscription_store` keeps subscriptions and announcements
+    (default: in memory, when config.yaml names topics)."""
     keep_token_out_of_logs(token)
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
     # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
