@@ -16,7 +16,7 @@ from bot.core.knowledge_state import KnowledgeHolder
 from bot.core.telegram_html import html_to_plain
 from bot.storage.subscriptions import SubscriptionStore
 from bot.telegram_bot.broadcast import MAX_ATTEMPTS
-from tests.fake_bot_api import FakeBotApiServer, UpdateFactory, user
+from tests.fake_bot_api import FakeBotApiServer, UpdateFactory, keyboard, user
 from tests.telegram_bot.subscription_helpers import (
     ADMIN,
     announce,
@@ -66,17 +66,18 @@ async def test_an_announcement_reaches_exactly_its_topics_subscribers_each_in_th
     api = server.api
     async with running_bot(settings, knowledge, server, store):
         confirmation = await announce(api, updates, "calls", TEXTS, confirm=False)
-        asked = [html_to_plain(str(c.params["text"])) for c in messages_to(api, ADMIN["id"])]
-        assert any(
-            "Which topic" in text and "Calls for proposals (5)" in str(c.params)
-            for text, c in zip(asked, messages_to(api, ADMIN["id"]), strict=True)
-        )
+        topic_menu = messages_to(api, ADMIN["id"])[0]
+        assert "Which topic" in topic_menu.params["text"]
+        assert [b["text"] for row in keyboard(topic_menu.params) for b in row] == [
+            "Calls for proposals (5)",
+            "News and events (3)",
+            "✖️ Cancel",
+        ]
         assert "It will reach 5 subscriber(s) (en: 2, sq: 3)" in html_to_plain(
             str(confirmation.params["text"])
         )
-        # The preview is exactly what subscribers get.
         previews = [str(c.params["text"]) for c in messages_to(api, ADMIN["id"])]
-        assert api.deliveries()[101] == 0
+        assert api.deliveries()[101] == 0  # nothing goes out before Send
 
         _, send = await button_message(api, ADMIN["id"], "a:go:")
         api.add_update(updates.callback(send, on=confirmation.result, sender=ADMIN))
@@ -93,7 +94,7 @@ async def test_an_announcement_reaches_exactly_its_topics_subscribers_each_in_th
         (text,) = api.sent_texts(chat)
         assert text.startswith(TEXTS["sq"])
         assert "Thirrjet për projekt-propozime" in text  # the footer, in Albanian
-        assert text in previews
+        assert text in previews  # the admin's preview was exactly this
     for chat in english:
         (text,) = api.sent_texts(chat)
         assert text.startswith(TEXTS["en"])

@@ -103,7 +103,8 @@ async def test_a_text_telegram_would_refuse_stops_it_before_anything_is_stored(
     arguments = setup(tmp_path, server.base_url, {"sq": "<b>Thirrje", "en": "A & B"})
     code, output = await run([*arguments, "--yes"])
     assert code == 1
-    assert "--sq-file:" in output and "--en-file:" in output
+    assert "--sq-file:" in output
+    assert "--en-file:" in output
     assert server.api.deliveries() == {}
     with SubscriptionStore(tmp_path / "data" / "questions.sqlite3") as store:
         assert store.unfinished() == []
