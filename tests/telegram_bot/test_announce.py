@@ -214,4 +214,6 @@ async def test_a_question_during_a_broadcast_is_answered_without_waiting_for_it(
     assert remaining > len(subscribers) // 2
     assert during < rate, f"{during} announcement messages went out before the answer"
     print(f"answered in {took * 1000:.0f} ms while {during} announcement messages went out")
-    assert took < 1.0
+    # A generous bound on a shared machine; the check above is the one that matters: queued
+    # behind the announcement, the answer would have waited for ~1,900 messages (19 s).
+    assert took < 5.0
