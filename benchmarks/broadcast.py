@@ -170,10 +170,12 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs for the window (0: skip)")
     parser.add_argument("--kill-subscribers", type=int, default=2000)
     args = parser.parse_args()
-    print(
-        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s); {args.subscribers} "
-        f"subscribers; limiter at {args.rate:g}/s; the fake enforces {TELEGRAM_LIMIT:g}/s"
-    )
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s); 127.0.0.1 only")
+    if args.runs:
+        print(
+            f"{args.subscribers} subscribers; limiter at {args.rate:g}/s; the fake enforces "
+            f"Telegram's {TELEGRAM_LIMIT:g}/s"
+        )
     ratios = []
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="broadcast-bench-") as workdir:

@@ -430,6 +430,9 @@ async def _deliver_all(
         print(_progress_line(found.id, counts, finished), file=stdout, flush=True)
 
     failed = 0
+    if job is None and not store.unfinished():
+        print("No announcement is waiting to be finished.", file=stdout)
+        return EXIT_OK
     async with bot:
         while True:
             claimed = await broadcaster.claim()
