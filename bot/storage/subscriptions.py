@@ -539,8 +539,15 @@ class SubscriptionStore:
             ]
         )
 
-    def mark_sending(self, job: int, chat_id: int) -> None:
-        self._set_state(job, chat_id, SENDING)
+    def mark_sending(self, job: int, chat_id: int, sent_before: int | None = None) -> None:
+        """`chat_id`'s message goes out now; `sent_before`, the same sender's previous
+        recipient, got theirs (one transaction for both: one commit per message)."""
+        statements: list[tuple[str, tuple[object, ...]]] = []
+        update = "UPDATE broadcast_recipients SET state = ? WHERE broadcast_id = ? AND chat_id = ?"
+        if sent_before is not None:
+            statements.append((update, (SENT, job, sent_before)))
+        statements.append((update, (SENDING, job, chat_id)))
+        self._write(statements)
 
     def mark_sent(self, job: int, chat_id: int) -> None:
         self._set_state(job, chat_id, SENT)

@@ -163,39 +163,44 @@ class Broadcaster:
             for lang, body in found.texts.items()
         }
         fallback = next(iter(messages.values()))
-        gate = asyncio.Semaphore(self.in_flight)
-        last_progress = last_renew = time.monotonic()
         if on_progress is not None:
             await on_progress(found, found.counts, False)
 
-        async def send(recipient: Recipient) -> None:
-            async with gate:
-                if stop.is_set():
-                    return
-                await self._send_one(job, recipient, messages.get(recipient.lang, fallback))
+        async def watch() -> None:
+            """Progress for the admin and the lease's renewal, while the workers send."""
+            last_renew = time.monotonic()
+            while True:
+                await asyncio.sleep(PROGRESS_SECONDS)
+                if on_progress is not None:
+                    await on_progress(found, await asyncio.to_thread(store.counts, job), False)
+                if time.monotonic() - last_renew >= RENEW_SECONDS:
+                    last_renew = time.monotonic()
+                    if not await asyncio.to_thread(store.renew, job, self.owner):
+                        logger.error("announcement %d: another process took it over", job)
+                        stop.set()
 
-        while not stop.is_set():
-            batch = await asyncio.to_thread(store.pending, job, BATCH)
-            if not batch:
-                break
-            sends = [asyncio.create_task(send(recipient)) for recipient in batch]
-            try:
-                for done in asyncio.as_completed(sends):
-                    await done
-                    now = time.monotonic()
-                    if on_progress is not None and now - last_progress >= PROGRESS_SECONDS:
-                        last_progress = now
-                        counts = await asyncio.to_thread(store.counts, job)
-                        await on_progress(found, counts, False)
-                    if now - last_renew >= RENEW_SECONDS:
-                        last_renew = now
-                        if not await asyncio.to_thread(store.renew, job, self.owner):
-                            logger.error("announcement %d: another process took it over", job)
-                            stop.set()
-            finally:
-                for task in sends:
-                    task.cancel()
-                await asyncio.gather(*sends, return_exceptions=True)
+        watcher = asyncio.create_task(watch())
+        try:
+            while not stop.is_set():
+                batch = await asyncio.to_thread(store.pending, job, BATCH)
+                if not batch:
+                    break
+                queue: asyncio.Queue[Recipient] = asyncio.Queue()
+                for recipient in batch:
+                    queue.put_nowait(recipient)
+                workers = [
+                    asyncio.create_task(self._work(job, queue, messages, fallback, stop))
+                    for _ in range(min(self.in_flight, len(batch)))
+                ]
+                try:
+                    await asyncio.gather(*workers)
+                finally:
+                    for worker in workers:
+                        worker.cancel()
+                    await asyncio.gather(*workers, return_exceptions=True)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
         counts = await asyncio.to_thread(store.counts, job)
         if counts.pending == 0:
             counts = await asyncio.to_thread(store.finish, job)
@@ -212,9 +217,37 @@ class Broadcaster:
             await asyncio.to_thread(store.release, job, self.owner)
         return counts
 
-    async def _send_one(self, job: int, recipient: Recipient, text: str) -> None:
+    async def _work(
+        self,
+        job: int,
+        queue: asyncio.Queue[Recipient],
+        messages: Mapping[str, str],
+        fallback: str,
+        stop: asyncio.Event,
+    ) -> None:
+        """One of the IN_FLIGHT senders: takes recipients until none is left. A delivered
+        recipient's "sent" is written together with the next one's "sending", so each
+        sender has at most one recipient marked "sending" at any moment."""
+        delivered: int | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    recipient = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                await asyncio.to_thread(self.store.mark_sending, job, recipient.chat_id, delivered)
+                delivered = None
+                text = messages.get(recipient.lang, fallback)
+                if await self._send_one(job, recipient, text):
+                    delivered = recipient.chat_id
+        finally:
+            if delivered is not None:
+                await asyncio.to_thread(self.store.mark_sent, job, delivered)
+
+    async def _send_one(self, job: int, recipient: Recipient, text: str) -> bool:
+        """Send one message; True if Telegram accepted it (the caller records that),
+        otherwise the outcome is recorded here."""
         store, chat_id = self.store, recipient.chat_id
-        await asyncio.to_thread(store.mark_sending, job, chat_id)
         try:
             await self.bot.send_message(chat_id, text, **SEND_OPTIONS)
         except Forbidden as error:
@@ -250,7 +283,8 @@ class Broadcaster:
             # Stopping: the row stays "sending" and a restart sends it again.
             raise
         else:
-            await asyncio.to_thread(store.mark_sent, job, chat_id)
+            return True
+        return False
 
 
 class BroadcastRunner:
