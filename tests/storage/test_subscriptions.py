@@ -94,6 +94,16 @@ def test_a_restart_sends_again_what_was_in_flight_and_counts_it(store: Subscript
     assert store.counts(job).resent == 1
 
 
+def test_a_sender_records_its_last_delivery_with_its_next_send(store: SubscriptionStore) -> None:
+    store.subscribe_many({1: "en", 2: "en"}, "calls")
+    job = store.create_broadcast("calls", {"en": "Hello"}).id
+    store.mark_sending(job, 1)
+    store.mark_sending(job, 2, sent_before=1)  # one transaction: 1 sent, 2 going out
+    assert store.in_flight(job) == 1
+    assert store.counts(job).delivered == 1
+    assert store.recover(job) == 1  # only 2 can have arrived without being recorded
+
+
 def test_a_finished_job_keeps_its_counts_and_forgets_its_chat_ids(
     store: SubscriptionStore,
 ) -> None:
