@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 OFFER_GROUP = 10
 LANGUAGE_GROUP = 11
 STOP_WITHIN_SECONDS = 10.0
+OFFERED_KEY = "subscriptions_offered"
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 Handler = BaseHandler[Update, ContextTypes.DEFAULT_TYPE, Any]
@@ -232,13 +233,16 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
 
 
 async def offer_after_welcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """After /start's welcome: offer announcements to someone who follows nothing."""
+    """After /start's welcome: offer announcements, once, to someone who follows nothing.
+    "Once" is remembered in memory only (nothing is stored about who did not subscribe)."""
     svc, subs = services(context), _subs(context)
     message = update.effective_message
     if message is None or context.args:  # a deep link to an answer: no offer in the way
         return
-    if await asyncio.to_thread(subs.store.topics_of, message.chat_id):
+    offered = context.user_data if context.user_data is not None else {}
+    if offered.get(OFFERED_KEY) or await asyncio.to_thread(subs.store.topics_of, message.chat_id):
         return
+    offered[OFFERED_KEY] = True
     lang = language_of_user(update, svc)
     locales = svc.dialog.locales
     button = InlineKeyboardButton(

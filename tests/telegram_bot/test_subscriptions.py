@@ -128,7 +128,7 @@ async def test_subscribe_and_unsubscribe_in_albanian_with_the_same_buttons(
         assert "nuk do të merrni më njoftime" in stopped[-1].params["text"]
 
 
-async def test_the_welcome_offers_announcements_to_those_who_follow_nothing(
+async def test_the_welcome_offers_announcements_once_to_those_who_follow_nothing(
     settings: Settings,
     knowledge: tuple[Dialog, KnowledgeHolder],
     server: FakeBotApiServer,
@@ -145,12 +145,18 @@ async def test_the_welcome_offers_announcements_to_those_who_follow_nothing(
         await press(api, updates, ENGLISH, data, offer.result)
         (menu,) = await wait_until(lambda: edits_to(api, chat))
         assert "s:t:calls" in actions(menu.params)
-        await press(api, updates, ENGLISH, "s:t:calls", offer.result)
 
-        api.add_update(updates.command("/start", sender=ENGLISH))
+        api.add_update(updates.command("/start", sender=ENGLISH))  # offered already
         await wait_until(lambda: len(messages_to(api, chat)) >= 3)
         await asyncio.sleep(0.5)  # time for an (unwanted) offer to follow
         assert len(messages_to(api, chat)) == 3  # the welcome, without the offer
+
+        other = user(5003, "sq", name="Drita")
+        store.subscribe(other["id"], "news", "sq")  # follows something already
+        api.add_update(updates.command("/start", sender=other))
+        await wait_until(lambda: messages_to(api, other["id"]))
+        await asyncio.sleep(0.5)
+        assert len(messages_to(api, other["id"])) == 1
 
 
 async def test_announcements_follow_the_language_the_user_chooses(
