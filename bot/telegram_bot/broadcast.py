@@ -345,6 +345,9 @@ class SubscriptionServices:
     broadcaster: Broadcaster
     runner: BroadcastRunner | None = None
     drafts: dict[int, Draft] = field(default_factory=dict)  # by admin chat
+    # Chats that may follow a topic (a superset: checked in the store before use); spares
+    # everyone else a database read on each message.
+    maybe_subscribed: set[int] = field(default_factory=set)
     stop: asyncio.Event | None = None
     task: asyncio.Task[None] | None = None
 

@@ -74,7 +74,11 @@ def install(
         settings,
         svc.dialog.locales,
     )
-    subs = SubscriptionServices(store=broadcaster.store, broadcaster=broadcaster)
+    subs = SubscriptionServices(
+        store=broadcaster.store,
+        broadcaster=broadcaster,
+        maybe_subscribed=set(broadcaster.store.subscribers()),
+    )
     subs.runner = BroadcastRunner(broadcaster, announcements.ProgressNotifier(application).report)
     application.bot_data[SUBSCRIPTIONS_KEY] = subs
 
@@ -218,6 +222,7 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
             toast = locales.text(lang, "subscribe_toast_off", topic=topics[key].name(lang))
         else:
             await asyncio.to_thread(store.subscribe, chat.id, key, lang)
+            subs.maybe_subscribed.add(chat.id)
             toast = locales.text(lang, "subscribe_toast_on", topic=topics[key].name(lang))
     elif action == "s:all":
         await asyncio.to_thread(store.unsubscribe_all, chat.id)
@@ -257,7 +262,7 @@ async def keep_language_current(update: Update, context: ContextTypes.DEFAULT_TY
     """A subscriber who now uses the bot in another language gets announcements in it."""
     subs = subscription_services(context.bot_data)
     chat = update.effective_chat
-    if subs is None or chat is None or chat.type != ChatType.PRIVATE:
+    if subs is None or chat is None or chat.id not in subs.maybe_subscribed:
         return
     lang = language_of_user(update, services(context))
     stored = await asyncio.to_thread(subs.store.language_of, chat.id)
