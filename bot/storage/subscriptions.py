@@ -606,8 +606,3 @@ class SubscriptionStore:
             ]
         )
         return counts
-
-
-def subscriptions_path(question_log_path: Path) -> Path:
-    """The subscriptions share the question log's file (their own tables)."""
-    return question_log_path
