@@ -190,7 +190,7 @@ async def draft_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     count = sum(audience.values())
     if count == 0:
         subs.drafts.pop(message.chat_id, None)
-        await message.reply_text(_t(svc, lang, "announce_nobody", topic=topic.name(lang)))
+        await message.reply_text(_t(svc, lang, "announce_nobody", topic=escape(topic.name(lang))))
         return
     languages = ", ".join(f"{code}: {number}" for code, number in audience.items())
     buttons = [

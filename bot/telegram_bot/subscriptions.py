@@ -29,6 +29,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.core.telegram_html import escape
 from bot.storage.subscriptions import SubscriptionStore
 from bot.telegram_bot import announcements
 from bot.telegram_bot.broadcast import (
@@ -145,7 +146,7 @@ def menu(
     topics = svc.dialog.settings.subscriptions.topics
     names = [topic.name(lang) for key, topic in topics.items() if key in following]
     status = (
-        locales.text(lang, "subscribe_following", topics=", ".join(names))
+        locales.text(lang, "subscribe_following", topics=", ".join(map(escape, names)))
         if names
         else locales.text(lang, "subscribe_following_none")
     )

@@ -34,7 +34,7 @@ from tests.fake_bot_api import (
 
 TOPICS = {
     "calls": Topic("calls", {"sq": "Thirrjet për projekt-propozime", "en": "Calls for proposals"}),
-    "news": Topic("news", {"sq": "Lajme dhe aktivitete", "en": "News and events"}),
+    "news": Topic("news", {"sq": "Lajme dhe aktivitete", "en": "News & events"}),
 }
 ADMIN = user(9001, "en", name="Staff")
 WAIT_SECONDS = 20.0

@@ -70,7 +70,7 @@ async def test_an_announcement_reaches_exactly_its_topics_subscribers_each_in_th
         assert "Which topic" in topic_menu.params["text"]
         assert [b["text"] for row in keyboard(topic_menu.params) for b in row] == [
             "Calls for proposals (5)",
-            "News and events (3)",
+            "News & events (3)",
             "✖️ Cancel",
         ]
         assert "It will reach 5 subscriber(s) (en: 2, sq: 3)" in html_to_plain(

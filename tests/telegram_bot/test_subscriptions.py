@@ -68,22 +68,27 @@ async def test_subscribe_and_unsubscribe_in_english(
         api.add_update(updates.command("/subscribe", sender=ENGLISH))
         menu, toggle = await button_message(api, chat, "s:t:calls")
         assert "Announcements" in menu.params["text"]
-        assert labels(menu.params) == ["➕ Calls for proposals", "➕ News and events"]
+        assert labels(menu.params) == ["➕ Calls for proposals", "➕ News & events"]
 
         toast = await press(api, updates, ENGLISH, toggle, menu.result)
         assert toast == "You will get: Calls for proposals"
         (edited,) = await wait_until(lambda: edits_to(api, chat))
         assert "You follow: Calls for proposals." in edited.params["text"]
-        assert labels(edited.params)[:2] == ["✅ Calls for proposals", "➕ News and events"]
+        assert labels(edited.params)[:2] == ["✅ Calls for proposals", "➕ News & events"]
         assert "s:all" in actions(edited.params)
         assert store.topics_of(chat) == {"calls"}
         assert store.language_of(chat) == "en"
+        await press(api, updates, ENGLISH, "s:t:news", menu.result)
+        both = await wait_until(lambda: len(edits_to(api, chat)) == 2 and edits_to(api, chat))
+        # A topic's name is text, not HTML: its "&" reaches Telegram escaped.
+        assert "You follow: Calls for proposals, News &amp; events." in both[-1].params["text"]
+        assert store.topics_of(chat) == {"calls", "news"}
 
         api.add_update(updates.command("/unsubscribe", sender=ENGLISH))
         await wait_until(lambda: len(messages_to(api, chat)) == 2)
         stopped = messages_to(api, chat)[-1]
         assert "no more announcements" in stopped.params["text"]
-        assert labels(stopped.params) == ["➕ Calls for proposals", "➕ News and events"]
+        assert labels(stopped.params) == ["➕ Calls for proposals", "➕ News & events"]
         assert store.topics_of(chat) == frozenset()
         assert store.subscribers() == {}
 
