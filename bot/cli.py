@@ -1,5 +1,5 @@
 """The command line: python -m bot run | chat | ask | lint | eval | links | report | export |
-learn.
+learn | announce.
 
 This is the composition root: it reads the settings, builds the core and hands it to the
 adapter a command needs. Library errors become clear messages and a non-zero exit code.
@@ -105,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--bot", help="the bot's Telegram username, for the 'open in Telegram' links"
     )
     export.add_argument("--faq", type=Path, help="folder of FAQ files")
+
+    announce = commands.add_parser(
+        "announce",
+        help="send an announcement to a topic's subscribers (token from the environment)",
+    )
+    announce.add_argument("--topic", help="the topic's key in config.yaml (subscriptions.topics)")
+    announce.add_argument("--sq-file", type=Path, help="the text in Albanian (Telegram HTML)")
+    announce.add_argument("--en-file", type=Path, help="the text in English (Telegram HTML)")
+    announce.add_argument("--yes", action="store_true", help="send without asking")
+    announce.add_argument(
+        "--resume", action="store_true", help="finish announcements a stop left unfinished"
+    )
     return parser
 
 
@@ -419,6 +431,31 @@ def _learn(
     return EXIT_OK
 
 
+def _announce(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    token = bot_token()
+    if token is None:
+        print(
+            "No TELEGRAM_BOT_TOKEN in the environment: announcements go out through the bot.",
+            file=stderr,
+        )
+        return EXIT_USAGE
+    from bot.telegram_bot.announce_command import run_announce_command
+
+    return run_announce_command(
+        settings,
+        token,
+        topic=args.topic,
+        text_files={"sq": args.sq_file, "en": args.en_file},
+        yes=args.yes,
+        resume=args.resume,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
 _COMMANDS = {
     "run": _run,
     "chat": _chat,
@@ -429,6 +466,7 @@ _COMMANDS = {
     "report": _report,
     "export": _export,
     "learn": _learn,
+    "announce": _announce,
 }
 
 

@@ -127,6 +127,30 @@ class HandoffSettings:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """Something users can follow with /subscribe (calls for proposals, news...)."""
+
+    key: str
+    names: Mapping[str, str]
+
+    def name(self, lang: str) -> str:
+        return _in_language(self.names, lang)
+
+
+@dataclass(frozen=True)
+class SubscriptionSettings:
+    """Topics users can follow and how fast announcements go out (`subscriptions:`)."""
+
+    topics: Mapping[str, Topic] = field(default_factory=dict)
+    # Telegram allows a bot about 30 messages a second in all; the rest is kept for answers.
+    messages_per_second: float = 25.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.topics)
+
+
+@dataclass(frozen=True)
 class Settings:
     agency: AgencySettings
     links: Mapping[str, Link]
@@ -140,6 +164,7 @@ class Settings:
     dated_answers: DatedAnswerSettings = field(default_factory=DatedAnswerSettings)
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
     learning: LearningSettings = field(default_factory=LearningSettings)
+    subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
 
     @property
     def default_language(self) -> str:
@@ -216,6 +241,7 @@ def settings_from_mapping(
             "dated_answers",
             "handoff",
             "learning",
+            "subscriptions",
         },
     )
     languages = tuple(reader.language_list(root["languages"], "languages"))
@@ -308,6 +334,7 @@ def settings_from_mapping(
         dated_answers=dated_answers,
         handoff=_read_handoff(reader, root.get("handoff", {})),
         learning=_read_learning(reader, root.get("learning", {})),
+        subscriptions=_read_subscriptions(reader, root.get("subscriptions", {}), languages),
     )
 
 
@@ -513,6 +540,47 @@ def _read_handoff(reader: _Reader, raw: object) -> HandoffSettings:
         max_open_per_user=whole("max_open_per_user", 1, 20),
         max_per_day=whole("max_per_day", 1, 100),
         retention_days=whole("retention_days", 1, 3650),
+    )
+
+
+# A topic's key travels in button data and on the command line: short, plain characters.
+TOPIC_KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def _read_subscriptions(
+    reader: _Reader, raw: object, languages: tuple[str, ...]
+) -> SubscriptionSettings:
+    section = reader.mapping(
+        raw if raw is not None else {},
+        "subscriptions",
+        optional={"topics", "messages_per_second"},
+    )
+    topics_raw = section.get("topics") or {}
+    if not isinstance(topics_raw, dict):
+        raise reader.fail(
+            "subscriptions.topics", "expected a mapping of topic keys to names, e.g. calls: {...}"
+        )
+    topics = {}
+    for key, names in topics_raw.items():
+        name = f"subscriptions.topics.{key}"
+        if not isinstance(key, str) or not TOPIC_KEY.match(key):
+            raise ConfigError(
+                f"{reader.source}: {name}: a topic key uses a-z, 0-9 and _ (at most 32 "
+                "characters), starting with a letter"
+            )
+        table = reader.mapping(names, name, required=set(languages))
+        topics[key] = Topic(
+            key, {lang: reader.string(table[lang], f"{name}.{lang}") for lang in languages}
+        )
+    defaults = SubscriptionSettings()
+    return SubscriptionSettings(
+        topics=topics,
+        messages_per_second=reader.number(
+            section.get("messages_per_second", defaults.messages_per_second),
+            "subscriptions.messages_per_second",
+            1,
+            1000,
+        ),
     )
 
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import re
 import time
 from collections import Counter
@@ -123,7 +124,99 @@ class _Failure:
     remaining: int
 
 
-class FakeBotApi:
+# ----- announcements: failures per chat, Telegram's flood limits, deliveries per chat ------
+
+
+@dataclass
+class _FloodLimits:
+    """Token buckets as Telegram applies them: `per_second` messages a second in all (a
+    burst of as many), and `per_chat` a second in one chat (short bursts allowed)."""
+
+    per_second: float
+    per_chat: float
+    chat_burst: float
+    overall: float = 0.0
+    overall_at: float = field(default_factory=time.monotonic)
+    chats: dict[int, tuple[float, float]] = field(default_factory=dict)  # tokens, when
+    refused: int = 0
+
+    def admit(self, chat_id: int) -> float:
+        """0 if a message to `chat_id` may go now, else the seconds to wait."""
+        now = time.monotonic()
+        self.overall = min(
+            self.per_second, self.overall + (now - self.overall_at) * self.per_second
+        )
+        self.overall_at = now
+        tokens, at = self.chats.get(chat_id, (self.chat_burst, now))
+        tokens = min(self.chat_burst, tokens + (now - at) * self.per_chat)
+        if self.overall < 1:
+            wait = (1 - self.overall) / self.per_second
+        elif tokens < 1:
+            wait = (1 - tokens) / self.per_chat
+        else:
+            self.overall -= 1
+            self.chats[chat_id] = (tokens - 1, now)
+            return 0.0
+        self.chats[chat_id] = (tokens, now)
+        self.refused += 1
+        return wait
+
+
+class _AnnouncementFake:
+    """What the announcement tests and benchmark need of the fake (mixed into FakeBotApi)."""
+
+    _chat_failures: dict[int, list[_Failure]]
+    _limits: _FloodLimits | None
+    calls: list[Call]
+
+    def fail_chat(self, chat_id: int, *, status: int, times: int = 1, retry_after: int = 1) -> None:
+        """The next `times` messages to `chat_id` fail with `status` (403 blocked, 429,
+        500...); a large `times` makes it permanent."""
+        descriptions = {
+            403: "Forbidden: bot was blocked by the user",
+            429: f"Too Many Requests: retry after {retry_after}",
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+        }
+        parameters = {"retry_after": retry_after} if status == 429 else None
+        self._chat_failures.setdefault(chat_id, []).append(
+            _Failure(status, descriptions.get(status, "Error"), parameters, times)
+        )
+
+    def enforce_limits(
+        self, per_second: float = 30, per_chat: float = 1, chat_burst: float = 5
+    ) -> None:
+        """Refuse sendMessage over Telegram's flood limits with 429 and retry_after."""
+        self._limits = _FloodLimits(per_second, per_chat, chat_burst)
+
+    @property
+    def refused_by_limits(self) -> int:
+        return self._limits.refused if self._limits is not None else 0
+
+    def deliveries(self) -> Counter[int]:
+        """Messages delivered per chat."""
+        return Counter(
+            int(c.params["chat_id"]) for c in self.calls if c.method == "sendMessage" and c.ok
+        )
+
+    def _refuse_for_chat(self, chat_id: int) -> None:
+        pending = self._chat_failures.get(chat_id)
+        if pending:
+            failure = pending[0]
+            failure.remaining -= 1
+            if failure.remaining <= 0:
+                pending.pop(0)
+            raise TelegramRefusal(failure.status, failure.description, failure.parameters)
+        if self._limits is not None:
+            wait = self._limits.admit(chat_id)
+            if wait > 0:
+                seconds = max(1, math.ceil(wait))
+                raise TelegramRefusal(
+                    429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
+                )
+
+
+class FakeBotApi(_AnnouncementFake):
     """Telegram's side of the conversation, in memory."""
 
     def __init__(self, token: str = TOKEN, username: str = BOT_USERNAME) -> None:
@@ -149,6 +242,8 @@ class FakeBotApi:
         self.topics: dict[tuple[int, int], Json] = {}
         self.members: dict[int, dict[int, str]] = {}  # chat id -> user id -> status
         self._thread_ids = itertools.count(500)
+        self._chat_failures: dict[int, list[_Failure]] = {}
+        self._limits: _FloodLimits | None = None
 
     # ----- what tests do -------------------------------------------------------------
 
@@ -347,6 +442,7 @@ class FakeBotApi:
 
     def _sendMessage(self, params: Json) -> Json:
         chat_id = self._reachable(_chat_id(params))
+        self._refuse_for_chat(chat_id)
         _check_text(params, "text")
         markup = _check_markup(params.get("reply_markup"))
         message = self._message(chat_id, text=params["text"], **self._thread(chat_id, params))

@@ -54,6 +54,7 @@ from bot.staff.report import QuestionSource
 from bot.storage.database import StorageUnavailable
 from bot.storage.learning_store import LearningStore
 from bot.storage.stores import open_stores
+from bot.storage.subscriptions import SubscriptionStore
 from bot.storage.tickets import TicketStore
 from bot.storage.user_prefs import UserPrefs
 from bot.telegram_bot import (
@@ -63,6 +64,7 @@ from bot.telegram_bot import (
     handoff,
     learn_handlers,
     start_failures,
+    subscriptions,
 )
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
@@ -158,6 +160,7 @@ def add_handlers(application: TelegramApplication) -> None:
             CommandHandler("language", handlers.language, filters=NEW_MESSAGE),
             CommandHandler("help", handlers.help_command, filters=NEW_MESSAGE),
             *staff_handlers(application),
+            *subscriptions.register(application),
             MessageHandler(
                 NEW_MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE, handlers.help_command
             ),
@@ -342,11 +345,13 @@ async def post_init(application: TelegramApplication) -> None:
         watcher = asyncio.create_task(svc.reloader.watch(stop), name="faq watcher")
         application.bot_data[WATCHER_KEY] = (stop, watcher)
     await handoff.start(application)
+    await subscriptions.start(application)
 
 
 async def post_stop(application: TelegramApplication) -> None:
     """Stop watching faq/ (the watcher wakes within its polling step)."""
     await handoff.stop(application)
+    await subscriptions.stop(application)
     running = application.bot_data.pop(WATCHER_KEY, None)
     if running is None:
         return
@@ -380,11 +385,13 @@ def build_application(
     concurrent_updates: int = CONCURRENT_UPDATES,
     faq_dir: Path | None = None,
     watch_faq: bool = False,
+    subscription_store: SubscriptionStore | None = None,
 ) -> TelegramApplication:
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
     /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
-    change while the bot runs."""
+    change while the bot runs. `subscription_store` keeps subscriptions and announcements
+    (default: in memory, when config.yaml names topics)."""
     keep_token_out_of_logs(token)
     keep_update_content_out_of_logs()
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
@@ -435,6 +442,7 @@ def build_application(
     forget.add_default_forgetters(application, svc)
     handoff.install(application, tickets)  # needs a staff group in config.yaml `handoff:`
     learn_handlers.install(application, learning)
+    subscriptions.install(application, subscription_store, request=request)
     add_handlers(application)
     return application
 
@@ -545,6 +553,9 @@ def _run_until_stopped(
         learning = _optional_store(
             more_stores, lambda: LearningStore(settings.question_log_path), "learning"
         )
+        subscription_store = _optional_store(
+            more_stores, lambda: SubscriptionStore(settings.question_log_path), "subscriptions"
+        )
         application = build_application(
             settings,
             token,
@@ -556,6 +567,7 @@ def _run_until_stopped(
             learning=learning,
             faq_dir=faq_dir,
             watch_faq=True,
+            subscription_store=subscription_store,
         )
         if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)
