@@ -16,7 +16,7 @@ the matcher's scores fused with the embedding channel:
 - the project's own evaluation (tests/eval_cases.yaml, faq/) and its chat, Gheg and Kosovo
   section, by language;
 - the development evaluation (../shared/eval/ascs_dev.yaml).
-Per question: wall-clock time of `match` (p50, p99), the first ask of each question, so the
+Per question: wall-clock and CPU time of `match` (p50, p99), the first ask of each question, so the
 semantic figure includes encoding the question. Memory: the process's peak RSS after the
 lexical runs and again after the semantic ones (same process).
 
