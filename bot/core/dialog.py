@@ -34,6 +34,8 @@ LONG_QUESTION_CHARS = 500
 COMMANDS = ("start", "topics", "contact", "register", "language", "help", "forget")
 # Offered only when questions can be handed to staff (config.yaml `handoff:`).
 HANDOFF_COMMANDS = ("ask",)
+# Offered only when config.yaml `subscriptions:` names topics to follow.
+SUBSCRIPTION_COMMANDS = ("subscribe", "unsubscribe")
 # The "Ask the agency" button: "h:" hands over the user's latest question, "h:<question id>"
 # that question (bot.telegram_bot.handoff).
 HANDOFF_ACTION = "h:"
@@ -262,7 +264,8 @@ class Dialog:
 
     def _commands(self) -> tuple[str, ...]:
         handoff = HANDOFF_COMMANDS if self.settings.handoff.enabled else ()
-        return (*COMMANDS[:-1], *handoff, COMMANDS[-1])
+        follow = SUBSCRIPTION_COMMANDS if self.settings.subscriptions.enabled else ()
+        return (*COMMANDS[:-1], *handoff, *follow, COMMANDS[-1])
 
     def help(self, lang: str) -> Reply:
         commands = "\n".join(

@@ -228,7 +228,11 @@ async def set_admin_commands(bot: Bot, svc: BotServices) -> None:
                 shown = lang or dialog.settings.default_language
                 staff = [
                     BotCommand(name, text)
-                    for name, text in staff_command_descriptions(dialog.locales, shown)
+                    for name, text in staff_command_descriptions(
+                        dialog.locales,
+                        shown,
+                        announcements=dialog.settings.subscriptions.enabled,
+                    )
                 ]
                 everyone = [
                     BotCommand(name, text) for name, text in dialog.command_descriptions(shown)

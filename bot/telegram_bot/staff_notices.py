@@ -23,8 +23,12 @@ PROBLEMS_SHOWN = 10
 _TAIL_ROOM = 100
 
 
-def staff_command_descriptions(locales: Locales, lang: str) -> list[tuple[str, str]]:
-    return [(name, locales.text(lang, "command_" + name)) for name in STAFF_COMMANDS]
+def staff_command_descriptions(
+    locales: Locales, lang: str, *, announcements: bool = False
+) -> list[tuple[str, str]]:
+    """The staff's menu; /announce only where config.yaml names topics to announce to."""
+    names = (*STAFF_COMMANDS, "announce") if announcements else STAFF_COMMANDS
+    return [(name, locales.text(lang, "command_" + name)) for name in names]
 
 
 def reload_notice(locales: Locales, result: ReloadResult, lang: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import HandoffSettings
+from bot.config import HandoffSettings, SubscriptionSettings, Topic
 from bot.core.assembly import build_dialog
 from bot.core.dialog import Dialog, Reply
 from bot.core.telegram_html import html_to_plain
@@ -70,3 +70,16 @@ def test_ask_is_in_the_menu_and_help_only_when_on_and_forget_always(
     assert "/ask" in html_to_plain(on.help("sq").text)
     assert "/ask" not in html_to_plain(off.help("en").text)
     assert "/forget" in html_to_plain(off.help("en").text)
+
+
+def test_subscribe_and_unsubscribe_are_in_the_menu_only_when_there_are_topics(
+    dialogs: tuple[Dialog, Dialog],
+) -> None:
+    off, _ = dialogs
+    topics = {"calls": Topic("calls", {"sq": "Thirrjet", "en": "Calls"})}
+    following = replace(off.settings, subscriptions=SubscriptionSettings(topics=topics))
+    on = build_dialog(following)[0]
+    assert "subscribe" not in [name for name, _ in off.command_descriptions("en")]
+    names = [name for name, _ in on.command_descriptions("sq")]
+    assert names[-3:] == ["subscribe", "unsubscribe", "forget"]
+    assert "/subscribe" in html_to_plain(on.help("en").text)

@@ -21,10 +21,12 @@ from telegram import Update
 
 from bot.config import Settings, settings_from_mapping
 from bot.core.assembly import build_dialog
+from bot.core.locales import load_locales
 from bot.core.telegram_html import html_to_plain
 from bot.storage.question_log import QuestionLog
 from bot.telegram_bot.app import TelegramApplication, build_application, post_init, post_stop
 from bot.telegram_bot.handlers import services_in
+from bot.telegram_bot.staff_notices import staff_command_descriptions
 from tests.conftest import TEST_FAQ, Handle
 from tests.factories import SCHEMA_LINE, settings_mapping, write_faq
 from tests.fake_bot_api import TOKEN, FakeBotApi, FakeBotApiRequest, UpdateFactory, user
@@ -366,3 +368,10 @@ def kind_of(answer: str) -> str:
     if "Grants for projects" in answer:
         return "grants"
     return f"unexpected: {answer}"
+
+
+def test_announce_is_in_the_staff_menu_only_where_there_are_topics() -> None:
+    locales = load_locales(("sq", "en"))
+    with_topics = staff_command_descriptions(locales, "sq", announcements=True)
+    assert "announce" in [name for name, _ in with_topics]
+    assert "announce" not in [name for name, _ in staff_command_descriptions(locales, "sq")]
