@@ -120,13 +120,14 @@ def staff_handlers(application: TelegramApplication) -> list[CommandHandler[Any,
 def add_handlers(application: TelegramApplication) -> None:
     """The handler table."""
     # Group -1 runs before the others: a flooding user's update stops there. Inline queries
-    # are exempt: Telegram sends one per keystroke and throttles them itself.
+    # too (with a larger allowance): each one is a search, and a script can send thousands.
     application.add_handlers(
         [
             MessageHandler(
                 NEW_MESSAGE & ADDRESSED & ~filters.StatusUpdate.ALL, handlers.flood_gate
             ),
             CallbackQueryHandler(handlers.flood_gate),
+            InlineQueryHandler(handlers.flood_gate),
         ],
         group=-1,
     )
