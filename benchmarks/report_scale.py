@@ -150,7 +150,7 @@ def make_log(size: int, seed: int = 16) -> list[LoggedQuestion]:
 def one_run(size: int) -> tuple[float, int, int]:
     """(seconds, unanswered groups, low-confidence groups) of /stats + /unanswered."""
     from bot.config import load_settings
-    from bot.core.assembly import build_knowledge
+    from bot.core.knowledge_state import build_knowledge
     from bot.staff.report import SUMMARY_PERIOD, build_report, stats_summary, unanswered_summary
 
     knowledge = build_knowledge(load_settings(REPO / "config.yaml"))
