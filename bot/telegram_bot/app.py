@@ -38,7 +38,7 @@ from telegram.ext import (
     SimpleUpdateProcessor,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import WEBHOOK_SECRET_ENV, Settings
 from bot.core.assembly import build_dialog
@@ -51,6 +51,7 @@ from bot.storage.user_prefs import UserPrefs, user_prefs_path
 from bot.telegram_bot import admin_handlers, handlers
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
+from bot.telegram_bot.update_flow import BoundedStopApplication, BoundedUpdateQueue, RoomForUpdates
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,13 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 # Updates handled at once: one slow reply (a 429 wait, a slow network) must not hold up
 # everyone else's answer. Answers are independent, so their order across users is free.
 CONCURRENT_UPDATES = 64
+# Updates in hand at once (queued or being handled), see update_flow: as many as are
+# handled at once, so none waits long, and kill -9 loses at most this many.
+UPDATES_IN_HAND = CONCURRENT_UPDATES
+# A busy bot polls again once this many more updates fit, not for every single one.
+POLL_BATCH = 8
+# On SIGTERM, the updates in hand get this long to be answered; then the bot exits.
+STOP_GRACE_SECONDS = 10.0
 # A 429 carries retry_after; waiting it out this many times gets the reply through.
 RATE_LIMIT_RETRIES = 3
 # A 5xx or a broken connection is retried this many times, after 0.5 s, then 1 s.
@@ -305,17 +313,23 @@ def build_application(
     concurrent_updates: int = CONCURRENT_UPDATES,
     faq_dir: Path | None = None,
     watch_faq: bool = False,
+    stop_grace: float = STOP_GRACE_SECONDS,
 ) -> TelegramApplication:
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
     /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
-    change while the bot runs."""
+    change while the bot runs. On stop, updates in hand get `stop_grace` seconds."""
     keep_token_out_of_logs(token)
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
     # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
+    update_queue = BoundedUpdateQueue(UPDATES_IN_HAND)
+    polling = RoomForUpdates(request or HTTPXRequest(), update_queue, POLL_BATCH)
     builder = (
         ApplicationBuilder()
+        .application_class(BoundedStopApplication)
+        .update_queue(update_queue)
+        .get_updates_request(polling)
         .token(token)
         .base_url(settings.telegram.base_url)
         .defaults(
@@ -333,8 +347,10 @@ def build_application(
         .post_stop(post_stop)
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(request)
     application: TelegramApplication = builder.build()
+    if isinstance(application, BoundedStopApplication):
+        application.stop_grace = stop_grace
     svc = BotServices(
         dialog=dialog,
         knowledge=holder,
