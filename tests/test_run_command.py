@@ -8,8 +8,10 @@ preferences, FAQ watcher, logging) and a clean stop on SIGTERM, as systemd sends
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
+import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -34,13 +36,20 @@ async def server() -> AsyncIterator[FakeBotApiServer]:
         yield running
 
 
-def write_config(tmp_path: Path, base_url: str) -> Path:
+def write_config(tmp_path: Path, base_url: str, webhook_port: int | None = None) -> Path:
     """The project's config.yaml, with the data in `tmp_path` and the fake's address."""
     config: dict[str, Any] = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     config["paths"]["faq"] = str(REPO / "faq")
     config["paths"]["question_log"] = str(tmp_path / "data" / "questions.sqlite3")
     config["telegram"]["base_url"] = base_url
     config["telegram"]["mode"] = "polling"
+    if webhook_port is not None:
+        config["telegram"]["mode"] = "webhook"
+        config["telegram"]["webhook"] = {
+            "url": "https://bot.example.org/hooks/telegram",
+            "listen": "127.0.0.1",
+            "port": webhook_port,
+        }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
@@ -56,7 +65,9 @@ def bot_environment() -> dict[str, str]:
     return environ
 
 
-async def start_bot(config: Path) -> asyncio.subprocess.Process:
+async def start_bot(
+    config: Path, extra_environ: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     """`python -m bot run` with the token in its environment, output kept for reading."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -66,7 +77,7 @@ async def start_bot(config: Path) -> asyncio.subprocess.Process:
         str(config),
         "run",
         cwd=REPO,
-        env=bot_environment(),
+        env={**bot_environment(), **(extra_environ or {})},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -158,3 +169,50 @@ async def test_sigterm_under_a_backlog_stops_fetching_answers_what_it_holds_and_
     assert answered_after <= UPDATES_IN_HAND
     assert confirmed_unanswered(server, chats) == []  # what it fetched, it answered
     assert server.api.confirmed_below < BACKLOG  # the rest waits for the next start
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_in_webhook_mode_the_bot_sets_its_webhook_answers_and_stops_on_sigterm(
+    tmp_path: Path, server: FakeBotApiServer, updates: UpdateFactory
+) -> None:
+    port, secret = free_port(), "webhook-secret-for-tests"
+    config = write_config(tmp_path, server.base_url, webhook_port=port)
+    process = await start_bot(config, {"TELEGRAM_WEBHOOK_SECRET": secret})
+    try:
+        api = server.api
+        (hook,) = await api.wait_for("setWebhook", 1, within=START_WITHIN)
+        assert hook.params["secret_token"] == secret
+        update = {"update_id": 1, **updates.message("what is your phone number", sender=ENGLISH)}
+        for _ in range(int(START_WITHIN / 0.1)):  # until the server listens
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        body = json.dumps(update).encode()
+        writer.write(
+            (
+                "POST /hooks/telegram HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: application/json\r\n"
+                f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            + body
+        )
+        status = await asyncio.wait_for(reader.readline(), START_WITHIN)
+        writer.close()
+        assert b" 200 " in status
+        (answer,) = await api.wait_for("sendMessage", 1, within=START_WITHIN)
+        assert "04 22 355 69" in answer.params["text"]
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        stdout, stderr = await asyncio.wait_for(process.communicate(), STOP_WITHIN)
+    log = (stdout + stderr).decode()
+    assert process.returncode == 0, log
+    assert secret not in log

@@ -52,6 +52,7 @@ from bot.telegram_bot import admin_handlers, handlers
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
 from bot.telegram_bot.update_flow import BoundedStopApplication, BoundedUpdateQueue, RoomForUpdates
+from bot.telegram_bot.webhook import run_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -442,7 +443,7 @@ def run_telegram_bot(
         )
         if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)
-            application.run_webhook(**webhook_arguments(settings, secret))
+            run_webhook(application, **webhook_arguments(settings, secret))
         else:
             logger.info("starting the bot (long polling)")
             application.run_polling(allowed_updates=ALLOWED_UPDATES)
