@@ -119,8 +119,13 @@ class RoomForUpdates(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         if url.endswith("/getUpdates"):
-            room = await self._queue.wait_for_room(self._batch)
             parameters = dict(request_data.parameters) if request_data else {}
+            # A poll without a wait (timeout 0) only confirms what was fetched, as on stop:
+            # it must not wait for room, which may come only after the stop.
+            if int(str(parameters.get("timeout") or 0)) > 0:
+                room = await self._queue.wait_for_room(self._batch)
+            else:
+                room = self._queue.limit - self._queue.in_hand
             asked = int(str(parameters.get("limit") or TELEGRAM_MAX_UPDATES))
             parameters["limit"] = max(1, min(asked, room))
             request_data = RequestData(

@@ -77,18 +77,22 @@ async def test_getupdates_asks_only_for_what_fits_and_waits_while_nothing_does(
     queue = application.update_queue
     assert isinstance(queue, BoundedUpdateQueue)
     async with application:
-        fetched = await application.bot.get_updates()
+        fetched = await application.bot.get_updates(timeout=5)
         assert len(fetched) == queue.limit  # not Telegram's 100
         for update in fetched:
             await queue.put(update)
-        poll = asyncio.create_task(application.bot.get_updates(offset=fetched[-1].update_id + 1))
+        # Confirming without waiting (as python-telegram-bot does on stop) never blocks.
+        await asyncio.wait_for(application.bot.get_updates(timeout=0), SAFETY)
+        poll = asyncio.create_task(
+            application.bot.get_updates(offset=fetched[-1].update_id + 1, timeout=5)
+        )
         await settle()
         assert not poll.done()  # full: no poll, so nothing more fetched or confirmed
         assert fake_api.confirmed_below == 0
         for _ in range(8):
             queue.get_nowait()
             queue.task_done()
-        assert len(await asyncio.wait_for(poll, SAFETY)) == 8
+        assert len(await asyncio.wait_for(poll, SAFETY)) == 8  # POLL_BATCH: as many as fit
         assert fake_api.confirmed_below == fetched[-1].update_id + 1
 
 
