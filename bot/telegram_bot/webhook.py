@@ -18,6 +18,7 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 import signal
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -94,7 +95,7 @@ def make_server(
     """The server for updates POSTed at /`url_path`, not yet listening."""
     path = "/" + url_path.strip("/")
     web_app = tornado.web.Application(
-        [(rf"{path}/?", UpdateHandler, {"bot_app": application, "secret": secret})],
+        [(re.escape(path) + "/?", UpdateHandler, {"bot_app": application, "secret": secret})],
         log_function=lambda handler: None,
     )
     return tornado.httpserver.HTTPServer(
