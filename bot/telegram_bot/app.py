@@ -391,7 +391,7 @@ def webhook_secret_problem(secret: str | None) -> str | None:
 
 
 def webhook_arguments(settings: Settings, secret: str) -> dict[str, Any]:
-    """How Updater.start_webhook / Application.run_webhook listen for this configuration:
+    """How `webhook.run_webhook` listens for this configuration:
     locally on listen:port (a reverse proxy terminates HTTPS), at the public URL's path,
     accepting only requests that carry the secret."""
     webhook = settings.telegram.webhook
