@@ -16,7 +16,7 @@ The updates (seeded, the same every run) come from 20,000 users:
   typing without a pause (a script),
 - 5% /start and /topics.
 
-After every `--step` updates (once the bot has taken them all and settled), the bot's
+After every `--step` updates (once the bot has taken them all and answered them), the bot's
 resident memory (VmRSS) is read from /proc. The table shows it with the growth over the
 previous step; flat means the last steps grow by little or nothing.
 
@@ -43,7 +43,7 @@ if str(REPO) not in sys.path:  # run as a script: make the tests' helpers import
     sys.path.insert(0, str(REPO))
 
 if TYPE_CHECKING:  # the bot process must import the bot from --bot-tree, so not these
-    from tests.fake_bot_api import UpdateFactory
+    from tests.fake_bot_api import FakeBotApi, UpdateFactory
 
 FAQ_QUESTIONS = (
     "Where is your office?",
@@ -72,6 +72,7 @@ WORDS = tuple(_WORD_TEXT.split())
 USERS = 20_000
 START_TIMEOUT = 120.0
 BATCH_TIMEOUT = 900.0
+QUIET_SECONDS = 2.0
 
 
 def _typo(rng: random.Random, text: str) -> str:
@@ -124,6 +125,16 @@ async def _until(condition: str, check: Callable[[], bool], seconds: float) -> N
         await asyncio.sleep(0.2)
 
 
+async def _quiet(api: FakeBotApi) -> None:
+    """Until the bot has made no call for QUIET_SECONDS (bounded by BATCH_TIMEOUT)."""
+    deadline = time.monotonic() + BATCH_TIMEOUT
+    calls, since = len(api.calls), time.monotonic()
+    while time.monotonic() - since < QUIET_SECONDS and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        if len(api.calls) != calls:
+            calls, since = len(api.calls), time.monotonic()
+
+
 async def run(total: int, step: int, tree: Path) -> list[tuple[int, int]]:
     from tests.fake_bot_api import TOKEN, FakeBotApiServer, UpdateFactory
 
@@ -169,13 +180,17 @@ async def run(total: int, step: int, tree: Path) -> list[tuple[int, int]]:
                         lambda last=last: api.confirmed_below > last,  # type: ignore[misc]
                         BATCH_TIMEOUT,
                     )
-                    await asyncio.sleep(2)  # the updates in hand are answered
+                    await _quiet(api)  # every update taken has been answered
                     points.append((sent, rss_kib(bot.pid)))
                     print(f"  {sent:>7} updates: {points[-1][1] / 1024:7.1f} MiB", flush=True)
             finally:
                 if bot.returncode is None:
                     bot.terminate()
-                await asyncio.wait_for(bot.wait(), 60)
+                try:
+                    await asyncio.wait_for(bot.wait(), 60)
+                except TimeoutError:
+                    bot.kill()
+                    await bot.wait()
     return points
 
 

@@ -58,8 +58,8 @@ _ALBANIAN_ENDINGS = tuple(
 _MIN_STEM = 3
 
 
-# A kept word and its stem are at most 32 letters each: a few MB at worst.
-@word_cache(max_entries=16384)
+# A kept word and its stem are at most 32 letters each: about 1 MB at worst.
+@word_cache(max_entries=4096)
 def stem_albanian(word: str) -> str:
     for ending in _ALBANIAN_ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
@@ -70,7 +70,7 @@ def stem_albanian(word: str) -> str:
 _english = snowballstemmer.stemmer("english")
 
 
-@word_cache(max_entries=16384)
+@word_cache(max_entries=4096)
 def stem_english(word: str) -> str:
     stem: str = _english.stemWord(word)
     return stem

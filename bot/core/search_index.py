@@ -54,10 +54,11 @@ RERANK_DEPTH = 5
 MIN_TYPO_LENGTH = 4
 TYPO_CUTOFF = 80.0
 # How a word was read is kept for at most this many words of at most MAX_WORD_LENGTH
-# letters (about 200 bytes each: a few MB at worst); longer ones are junk, resolved anew.
-_TYPO_CACHE_SIZE = 20_000
-# Candidate lists are longer (pointers to known words of about the same length and first
-# letters; tens to hundreds in a large knowledge base): fewer of them are kept.
+# letters (about 250 bytes each: 1 MB at worst; a day's new words and typos fit); longer
+# ones are junk, resolved anew.
+_TYPO_CACHE_SIZE = 4_096
+# Candidate lists (pointers to known words of about the same length and first letters;
+# tens to hundreds in a large knowledge base) are fewer: one per length and first letters.
 _CANDIDATE_CACHE_SIZE = 4_096
 UNKNOWN_TERM_FACTOR = 2.0
 # A question whose known words together weigh less than this many unknown words (of the
