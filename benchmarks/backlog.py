@@ -7,7 +7,8 @@ polls the fake Bot API server of tests/fake_bot_api.py on 127.0.0.1, where `--ba
 questions wait, each from a user of its own. Once it has answered `--answered` of them:
 
 - kill -9: how many updates it had confirmed to Telegram (polled past them) and never
-  answered: lost for good;
+  answered: lost for good; and how many it answered without confirming them yet, which
+  Telegram sends again after a restart (answered twice);
 - SIGTERM (a fresh run): how long until it exits, its exit code, how many answers it sent
   after the signal, and how many confirmed updates it left unanswered.
 
@@ -69,11 +70,13 @@ async def one_run(backlog: int, answered: int, stop: signal.Signals, tree: Path)
     sent = {int(call.params["chat_id"]) for call in api.calls_of("sendMessage")}
     confirmed = [uid for uid in chats if uid < api.confirmed_below]
     lost = sum(1 for uid in confirmed if chats[uid] not in sent)
+    again = sum(1 for uid, chat in chats.items() if uid >= api.confirmed_below and chat in sent)
     after = len(api.calls_of("sendMessage")) - before
     return (
         f"{stop.name}: exit {process.returncode} after {took:.1f} s; "
         f"{after} answers after the signal; confirmed {len(confirmed)} of {backlog}, "
-        f"answered {len(sent)}, lost (confirmed, never answered) {lost}"
+        f"answered {len(sent)}, lost (confirmed, never answered) {lost}, "
+        f"answered but not confirmed (answered again after a restart) {again}"
     )
 
 
