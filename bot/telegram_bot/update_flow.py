@@ -15,7 +15,7 @@ first, for minutes. Here:
   updates fetched by the one before as soon as there is room again (a few answers later),
   so few are answered and still unconfirmed (sent again after a crash).
 - `BoundedStopApplication` finishes the updates in hand when it stops, but gives them
-  `grace` seconds at most; what is still running then is cancelled, and the process exits.
+  `stop_grace` seconds at most; what is still running then is cancelled, and it exits.
   Polling itself stops first (python-telegram-bot stops the Updater before the
   Application), so nothing new is fetched once the stop has begun.
 """
