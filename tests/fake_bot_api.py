@@ -225,6 +225,8 @@ class FakeBotApi(_AnnouncementFake):
         self.calls: list[Call] = []
         self.webhook: Json | None = None
         self.polls = 0  # getUpdates calls (not kept in `calls`: they would drown the rest)
+        # Updates with a lower update_id are confirmed: a poll has asked for what follows.
+        self.confirmed_below = 0
         self._delivered: Counter[str] = Counter()  # successful calls by method
         self._updates: list[Json] = []
         self._next_update_id = itertools.count(1)
@@ -381,6 +383,7 @@ class FakeBotApi(_AnnouncementFake):
     async def _get_updates(self, params: Json) -> list[Json]:
         self.polls += 1
         offset = int(params.get("offset") or 0)
+        self.confirmed_below = max(self.confirmed_below, offset)
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         wait = min(float(params.get("timeout") or 0), MAX_POLL_SECONDS)

@@ -6,11 +6,11 @@ Everything here works on folded words (see bot.core.text): "është" is "eshte",
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
 
 import snowballstemmer
 
 from bot.core.text import ALBANIAN_LETTERS
+from bot.core.word_cache import word_cache
 
 
 def _split(text: str) -> list[str]:
@@ -61,7 +61,8 @@ _ALBANIAN_ENDINGS = tuple(
 _MIN_STEM = 3
 
 
-@lru_cache(maxsize=65536)
+# A kept word and its stem are at most 32 letters each: about 1 MB at worst.
+@word_cache(max_entries=4096)
 def stem_albanian(word: str) -> str:
     for ending in _ALBANIAN_ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
@@ -72,7 +73,7 @@ def stem_albanian(word: str) -> str:
 _english = snowballstemmer.stemmer("english")
 
 
-@lru_cache(maxsize=65536)
+@word_cache(max_entries=4096)
 def stem_english(word: str) -> str:
     stem: str = _english.stemWord(word)
     return stem

@@ -33,6 +33,7 @@ from rapidfuzz import fuzz, process
 
 from bot.core.language import is_function_word, stemmer_for
 from bot.core.text import char_ngrams, normalise
+from bot.core.word_cache import MAX_WORD_LENGTH
 
 # BM25 saturation and length normalisation. k1 about 2 and b 0.75-0.9 measured 0.5-1 point
 # better than the textbook 1.2/0.75 on CLINC150, entries being ten or more variants long.
@@ -52,7 +53,13 @@ RERANK_DEPTH = 5
 # missing or extra letter in a word of five or more letters, "adress" -> "address").
 MIN_TYPO_LENGTH = 4
 TYPO_CUTOFF = 80.0
-_TYPO_CACHE_SIZE = 20_000
+# How a word was read is kept for at most this many words of at most MAX_WORD_LENGTH
+# letters (about 250 bytes each: 1 MB at worst; a day's new words and typos fit); longer
+# ones are junk, resolved anew.
+_TYPO_CACHE_SIZE = 4_096
+# Candidate lists (pointers to known words of about the same length and first letters;
+# tens to hundreds in a large knowledge base) are fewer: one per length and first letters.
+_CANDIDATE_CACHE_SIZE = 4_096
 UNKNOWN_TERM_FACTOR = 2.0
 # A question whose known words together weigh less than this many unknown words (of the
 # highest weight) says too little to be answered with confidence ("what is the"): its
@@ -288,6 +295,8 @@ class SearchIndex:
         if cached is not None:
             return cached
         resolved = self._resolve_unknown(word)
+        if len(word) > MAX_WORD_LENGTH:
+            return resolved
         if len(self._resolved_cache) >= _TYPO_CACHE_SIZE:
             self._resolved_cache.clear()
         self._resolved_cache[word] = resolved
@@ -324,7 +333,9 @@ class SearchIndex:
                 for known in self._words_by_shape.get((size, position, word[position]), ())
             )
             candidates = list(found)
-            if len(self._typo_candidates) >= _TYPO_CACHE_SIZE:
+            if len(word) > MAX_WORD_LENGTH:
+                return candidates
+            if len(self._typo_candidates) >= _CANDIDATE_CACHE_SIZE:
                 self._typo_candidates.clear()
             self._typo_candidates[key] = candidates
         return candidates

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 from bot.core.albanian import standard_albanian
+from bot.core.word_cache import word_cache
 
 _NON_WORD = re.compile(r"[^\w]+")
 _FOLD = str.maketrans({"ë": "e", "ç": "c", "Ë": "e", "Ç": "c"})
@@ -49,7 +49,8 @@ def tokens(text: str) -> list[str]:
     return normalise(text).split()
 
 
-@lru_cache(maxsize=65536)
+# At most ~4 KB per kept word (a 32-letter word has 63 n-grams): about 16 MB at worst.
+@word_cache(max_entries=4096)
 def char_ngrams(word: str) -> tuple[str, ...]:
     """The 3- and 4-character n-grams of one folded word, with its boundaries marked."""
     padded = f" {word} "

@@ -41,7 +41,7 @@ from telegram.ext import (
     SimpleUpdateProcessor,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import WEBHOOK_SECRET_ENV, ConfigError, Settings
 from bot.core.assembly import build_dialog
@@ -68,6 +68,8 @@ from bot.telegram_bot import (
 )
 from bot.telegram_bot.flood import FloodGuard
 from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
+from bot.telegram_bot.update_flow import BoundedStopApplication, BoundedUpdateQueue, RoomForUpdates
+from bot.telegram_bot.webhook import run_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,13 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 # Updates handled at once: one slow reply (a 429 wait, a slow network) must not hold up
 # everyone else's answer. Answers are independent, so their order across users is free.
 CONCURRENT_UPDATES = 64
+# Updates in hand at once (queued or being handled), see update_flow: as many as are
+# handled at once, so none waits long, and kill -9 loses at most this many.
+UPDATES_IN_HAND = CONCURRENT_UPDATES
+# A busy bot polls again once this many more updates fit, not for every single one.
+POLL_BATCH = 8
+# On SIGTERM, the updates in hand get this long to be answered; then the bot exits.
+STOP_GRACE_SECONDS = 10.0
 # A 429 carries retry_after; waiting it out this many times gets the reply through.
 RATE_LIMIT_RETRIES = 3
 # A 5xx or a broken connection is retried this many times, after 0.5 s, then 1 s.
@@ -138,13 +147,14 @@ def staff_handlers(application: TelegramApplication) -> list[CommandHandler[Any,
 def add_handlers(application: TelegramApplication) -> None:
     """The handler table."""
     # Group -1 runs before the others: a flooding user's update stops there. Inline queries
-    # are exempt: Telegram sends one per keystroke and throttles them itself.
+    # too (with a larger allowance): each one is a search, and a script can send thousands.
     application.add_handlers(
         [
             MessageHandler(
                 NEW_MESSAGE & ADDRESSED & ~filters.StatusUpdate.ALL, handlers.flood_gate
             ),
             CallbackQueryHandler(handlers.flood_gate),
+            InlineQueryHandler(handlers.flood_gate),
         ],
         group=-1,
     )
@@ -386,19 +396,26 @@ def build_application(
     faq_dir: Path | None = None,
     watch_faq: bool = False,
     subscription_store: SubscriptionStore | None = None,
+    stop_grace: float = STOP_GRACE_SECONDS,
 ) -> TelegramApplication:
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
     /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
     change while the bot runs. `subscription_store` keeps subscriptions and announcements
-    (default: in memory, when config.yaml names topics)."""
+    (default: in memory, when config.yaml names topics).
+    On stop, updates in hand get `stop_grace` seconds."""
     keep_token_out_of_logs(token)
     keep_update_content_out_of_logs()
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
     # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
+    update_queue = BoundedUpdateQueue(UPDATES_IN_HAND)
+    polling = RoomForUpdates(request or HTTPXRequest(), update_queue, POLL_BATCH)
     builder = (
         ApplicationBuilder()
+        .application_class(BoundedStopApplication)
+        .update_queue(update_queue)
+        .get_updates_request(polling)
         .token(token)
         .base_url(settings.telegram.base_url)
         .defaults(
@@ -419,8 +436,10 @@ def build_application(
         .post_shutdown(post_stop)
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(request)
     application: TelegramApplication = builder.build()
+    if isinstance(application, BoundedStopApplication):
+        application.stop_grace = stop_grace
     svc = BotServices(
         dialog=dialog,
         knowledge=holder,
@@ -464,7 +483,7 @@ def webhook_secret_problem(secret: str | None) -> str | None:
 
 
 def webhook_arguments(settings: Settings, secret: str) -> dict[str, Any]:
-    """How Updater.start_webhook / Application.run_webhook listen for this configuration:
+    """How `webhook.run_webhook` listens for this configuration:
     locally on listen:port (a reverse proxy terminates HTTPS), at the public URL's path,
     accepting only requests that carry the secret."""
     webhook = settings.telegram.webhook
@@ -571,7 +590,7 @@ def _run_until_stopped(
         )
         if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)
-            application.run_webhook(**webhook_arguments(settings, secret))
+            run_webhook(application, **webhook_arguments(settings, secret))
         else:
             logger.info("starting the bot (long polling)")
             application.run_polling(allowed_updates=ALLOWED_UPDATES)

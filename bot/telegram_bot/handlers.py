@@ -255,16 +255,19 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def flood_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Runs first: a user over the flood limit gets one notice, then is ignored a while."""
+    """Runs first: a user over the flood limit gets one notice, then is ignored a while.
+    Inline queries have an allowance of their own and get no notice (there is no chat to
+    send it to): they go unanswered until the user slows down."""
     svc = services(context)
     user = update.effective_user
     if user is None:
         return
-    verdict = svc.flood.check(user.id)
+    inline = update.inline_query is not None
+    verdict = svc.flood.check_inline(user.id) if inline else svc.flood.check(user.id)
     if verdict == "allow":
         return
     note_outcome("throttled")
-    if verdict == "notify":
+    if verdict == "notify" and not inline:
         notice = svc.dialog.flood_notice(user_language(update, svc))
         if update.callback_query is not None:
             await update.callback_query.answer(callback_answer(notice.text), show_alert=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -293,3 +294,33 @@ def test_the_albanian_table_fits_an_80_column_terminal_too(report: Report) -> No
     table = render_report(report, "table", "sq")
     assert all(len(line) <= 80 for line in table.splitlines())
     assert "Asnjëherë të kërkuara: grant-types" in table
+
+
+def test_a_wording_finds_its_group_among_thousands_of_others() -> None:
+    rng = random.Random(16)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    junk = [
+        asked(" ".join("".join(rng.choices(letters, k=7)) for _ in range(3)), "fallback")
+        for _ in range(3000)
+    ]
+    typed = [
+        *[asked("how do i register an ngo", "fallback") for _ in range(3)],
+        asked("how do i regster an ngo", "fallback"),
+        asked("register an ngo how do i", "fallback"),
+    ]
+    clusters = cluster_questions(junk + typed)
+    assert clusters[0].count == 5
+    assert clusters[0].samples[0] == "how do i register an ngo"
+    assert len(clusters) == 3001
+
+
+def test_the_closest_entry_is_looked_up_for_the_largest_groups_only(
+    knowledge: LoadedKnowledge,
+) -> None:
+    fallbacks = [
+        *[asked("telephone number of the office", "fallback") for _ in range(3)],
+        *[asked("where is the office", "fallback") for _ in range(2)],
+        asked("phone", "fallback"),
+    ]
+    clusters = cluster_questions(fallbacks, knowledge, closest_for=2)
+    assert [c.closest_entry_id is not None for c in clusters] == [True, True, False]

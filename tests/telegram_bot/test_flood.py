@@ -80,3 +80,11 @@ def test_a_throttled_user_is_not_forgotten_before_the_quiet_window_ends(clock: F
 def test_a_nonsense_limit_is_refused(limit: int) -> None:
     with pytest.raises(ValueError, match="positive"):
         FloodGuard(limit)
+
+
+def test_inline_queries_have_their_own_larger_allowance(clock: FakeClock) -> None:
+    guard = FloodGuard(2, inline_limit=4, clock=clock)
+    assert [guard.check_inline(7) for _ in range(6)] == ["allow"] * 4 + ["notify", "drop"]
+    assert guard.check(7) == "allow"  # messages are counted apart
+    clock.advance(61)
+    assert guard.check_inline(7) == "allow"

@@ -410,6 +410,24 @@ async def test_a_flooding_user_gets_one_notice_then_silence_while_others_are_ans
     assert len(fake_api.sent_texts(ENGLISH["id"])) == limit + 2
 
 
+async def test_inline_queries_are_flood_guarded_with_their_own_allowance(
+    handle: Handle, updates: UpdateFactory, fake_api: FakeBotApi, clock: FakeClock
+) -> None:
+    inline_limit = 3 * 20  # INLINE_PER_MESSAGE times settings.telegram.flood_limit_per_minute
+    for n in range(inline_limit + 40):
+        await handle(updates.inline_query(f"where is your office {n}", sender=ENGLISH))
+        clock.advance(0.1)
+    assert len(fake_api.calls_of("answerInlineQuery")) == inline_limit
+    # Typing inline did not use up the user's messages, and others are answered inline.
+    await handle(updates.message("phone number", sender=ENGLISH))
+    assert len(fake_api.sent_texts(ENGLISH["id"])) == 1
+    await handle(updates.inline_query("phone", sender=ALBANIAN))
+    assert len(fake_api.calls_of("answerInlineQuery")) == inline_limit + 1
+    clock.advance(61)
+    await handle(updates.inline_query("phone", sender=ENGLISH))
+    assert len(fake_api.calls_of("answerInlineQuery")) == inline_limit + 2
+
+
 async def test_each_update_is_logged_on_one_line_with_outcome_entry_score_and_time(
     handle: Handle, updates: UpdateFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
