@@ -12,7 +12,7 @@ from bot.config import ConfigError, Settings, load_settings, settings_from_mappi
 from tests.factories import settings_mapping
 
 REPO = Path(__file__).resolve().parent.parent
-CALLS = {"sq": "Thirrjet për projekt-propozime", "en": "Calls for proposals"}
+CALLS = {"sq": "Thirrjet për propozime", "en": "Calls for proposals"}
 
 
 def with_section(tmp_path: Path, section: Any) -> Settings:
@@ -25,7 +25,7 @@ def test_the_shipped_config_offers_calls_for_proposals_and_news_in_both_language
     subscriptions = load_settings(REPO / "config.yaml", environ={}).subscriptions
     assert subscriptions.enabled
     assert subscriptions.topics["calls"].name("en") == "Calls for proposals"
-    assert subscriptions.topics["calls"].name("sq") == "Thirrjet për projekt-propozime"
+    assert subscriptions.topics["calls"].name("sq") == "Thirrjet për propozime"
     assert set(subscriptions.topics["news"].names) == {"sq", "en"}
     assert 1 <= subscriptions.messages_per_second <= 30  # within Telegram's limit
 

@@ -422,15 +422,15 @@ _TEXTS: dict[str, dict[str, str]] = {
         "none": "asnjë",
         "stats_more": "/unanswered tregon pyetjet pa përgjigje.",
         "table_unanswered": "Pyetje pa përgjigje (asgjë nuk u përputh), më të shpeshtat së pari",
-        "table_low_confidence": 'Pyetje të pasigurta (u ofrua "mos keni parasysh")',
+        "table_low_confidence": "Pyetje ku boti nuk ishte i sigurt (u ofrua “Mos doni të pyesni”)",
         "column_count": "Herë",
         "column_questions": "Pyetjet e bëra",
-        "table_entries": "Hyrjet sipas sa herë u dha përgjigja e tyre",
+        "table_entries": "Hyrjet sipas numrit të herëve që u dha përgjigjja e tyre",
         "column_given": "Herë",
         "column_helpful": "Po",
         "column_not_helpful": "Jo",
         "column_entry": "Hyrja",
-        "table_unhelpful": 'Hyrje me vota "jo e dobishme"',
+        "table_unhelpful": "Hyrje me vota “jo e dobishme”",
         "table_never_asked": "Asnjëherë të kërkuara",
         "table_per_day": "Pyetje në ditë (UTC)",
         "table_per_language": "Pyetje sipas gjuhës",
@@ -440,8 +440,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "dated_expired": "skadoi më {day}, nuk jepet më",
         "dated_stale": "kontrolluar për herë të fundit më {day}",
         "tickets": (
-            "Dërguar stafit: {opened} · me përgjigje: {answered} · koha mesatare (mediana)"
-            " deri te përgjigjja e parë: {median}"
+            "Dërguar stafit: {opened} · me përgjigje: {answered} · mediana e kohës deri te"
+            " përgjigjja e parë: {median}"
         ),
     },
 }

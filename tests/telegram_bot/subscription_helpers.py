@@ -33,8 +33,8 @@ from tests.fake_bot_api import (
 )
 
 TOPICS = {
-    "calls": Topic("calls", {"sq": "Thirrjet për projekt-propozime", "en": "Calls for proposals"}),
-    "news": Topic("news", {"sq": "Lajme dhe aktivitete", "en": "News & events"}),
+    "calls": Topic("calls", {"sq": "Thirrjet për propozime", "en": "Calls for proposals"}),
+    "news": Topic("news", {"sq": "Lajmet dhe aktivitetet", "en": "News & events"}),
 }
 ADMIN = user(9001, "en", name="Staff")
 WAIT_SECONDS = 20.0

@@ -28,7 +28,7 @@ from tests.telegram_bot.subscription_helpers import (
 )
 
 TEXTS = {
-    "sq": "<b>Thirrje e re</b> për projekt-propozime: afati 31 mars.",
+    "sq": "<b>Thirrje e re</b> për propozime: afati 31 mars.",
     "en": "<b>New call</b> for proposals: deadline 31 March.",
 }
 
@@ -93,7 +93,7 @@ async def test_an_announcement_reaches_exactly_its_topics_subscribers_each_in_th
     for chat in albanian:
         (text,) = api.sent_texts(chat)
         assert text.startswith(TEXTS["sq"])
-        assert "Thirrjet për projekt-propozime" in text  # the footer, in Albanian
+        assert "Thirrjet për propozime" in text  # the footer, in Albanian
         assert text in previews  # the admin's preview was exactly this
     for chat in english:
         (text,) = api.sent_texts(chat)

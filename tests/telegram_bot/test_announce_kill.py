@@ -23,7 +23,7 @@ from tests.telegram_bot.subscription_helpers import ADMIN, announce, messages_to
 
 REPO = Path(__file__).resolve().parents[2]
 SUBSCRIBERS = 2000
-TEXTS = {"sq": "Thirrje e re për projekt-propozime.", "en": "A new call for proposals."}
+TEXTS = {"sq": "Thirrje e re për propozime.", "en": "A new call for proposals."}
 START_WITHIN = 60.0
 
 

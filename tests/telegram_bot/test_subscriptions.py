@@ -130,17 +130,17 @@ async def test_subscribe_and_unsubscribe_in_albanian_with_the_same_buttons(
         menu, _ = await button_message(api, chat, "s:t:news")
         assert "Njoftimet" in menu.params["text"]
         assert labels(menu.params) == [
-            "➕ Thirrjet për projekt-propozime",
-            "➕ Lajme dhe aktivitete",
+            "➕ Thirrjet për propozime",
+            "➕ Lajmet dhe aktivitetet",
         ]
 
         assert await press(api, updates, ALBANIAN, "s:t:news", menu.result) == (
-            "Do të merrni: Lajme dhe aktivitete"
+            "Do të merrni njoftime për: Lajmet dhe aktivitetet"
         )
         assert store.topics_of(chat) == {"news"}
         assert store.language_of(chat) == "sq"
         assert await press(api, updates, ALBANIAN, "s:t:news", menu.result) == (
-            "U ndal: Lajme dhe aktivitete"
+            "Nuk do të merrni më njoftime për: Lajmet dhe aktivitetet"
         )
         assert store.topics_of(chat) == frozenset()
         last = await wait_until(lambda: len(edits_to(api, chat)) == 2 and edits_to(api, chat))
