@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Message, ReplyParameters, Update
+from telegram import Message, ReplyParameters, Update, User
 from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, MessageHandler, filters
@@ -94,7 +94,11 @@ async def _from_a_member(bot: Any, handoff: Handoff, message: Message) -> bool:
     """A person who is a member of the group now (or an anonymous admin of it)."""
     if message.sender_chat is not None:
         return message.sender_chat.id == message.chat.id  # an admin writing as the group
-    sender = message.from_user
+    return await is_current_member(bot, handoff, message.from_user)
+
+
+async def is_current_member(bot: Any, handoff: Handoff, sender: User | None) -> bool:
+    """`sender` is a person who is a member of the staff group now (cached for a while)."""
     if sender is None or sender.is_bot:
         return False
     membership = handoff.membership
@@ -103,7 +107,7 @@ async def _from_a_member(bot: Any, handoff: Handoff, message: Message) -> bool:
     if known is not None and known[1] > now:
         return known[0]
     try:
-        member = await bot.get_chat_member(message.chat.id, sender.id)
+        member = await bot.get_chat_member(handoff.settings.staff_chat_id, sender.id)
     except TelegramError as error:
         logger.warning("could not check a staff-group member: %s", error)
         return False
