@@ -144,6 +144,20 @@ def escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def shorten(text: str, limit: int) -> str:
+    """Plain `text` cut to at most `limit` of Telegram's length units, ending in "…" when
+    cut (for user text inside a message that must stay under the limit)."""
+    if _units_of_length(text) <= limit:
+        return text
+    kept, used = [], 1  # room for the "…"
+    for char in text:
+        used += _units_of_length(char)
+        if used > limit:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + "…"
+
+
 # A tag, an entity, or a run of text ending after its whitespace (a word and the spaces or
 # newlines that follow it): the units a message is split between.
 _UNIT = re.compile(r"<[^>]*>|&#?\w+;|[^<&\s]+\s*|\s+|[\s\S]")

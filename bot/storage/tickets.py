@@ -43,7 +43,8 @@ CLOSED: Final = "closed"
 # Longest question kept: Telegram messages are at most 4096 characters anyway.
 MAX_QUESTION_CHARS: Final = 4000
 
-ClosedBy = Literal["staff", "idle", "blocked"]
+# "refused": the staff group refused the card for good (it never reached staff).
+ClosedBy = Literal["staff", "idle", "blocked", "refused"]
 
 
 class TicketStoreError(RuntimeError):

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from telegram import (
     BotCommand,
@@ -32,15 +32,16 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.config import HandoffSettings
 from bot.core.dialog import HANDOFF_ACTION, Dialog, Reply
-from bot.core.telegram_html import escape
+from bot.core.telegram_html import escape, shorten, split_message
 from bot.storage.tickets import Blocked, LimitReached, Ticket, TicketStore
 from bot.telegram_bot.forget import add_forgetter
 from bot.telegram_bot.handlers import (
@@ -64,6 +65,8 @@ MAX_DRAFTS = 10_000
 # erases expired ones.
 SWEEP_SECONDS = 60.0
 TOPIC_NAME_CHARS = 120  # Telegram allows 128
+# The confirmation quotes the question inside one message (4,096 units): a longer one is cut.
+CONFIRM_QUESTION_CHARS = 3000
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,8 @@ async def sweep(application: Any) -> None:
     svc = services_in(application.bot_data)
     store, bot = handoff.store, application.bot
     for ticket in await asyncio.to_thread(store.unposted):
-        await post_ticket(bot, svc.dialog, handoff, ticket)
+        if await post_ticket(bot, svc.dialog, handoff, ticket) == "refused":
+            await tell_user(bot, svc.dialog, handoff, ticket, "handoff_not_posted")
     idle = handoff.settings.idle_close_hours
     for ticket in await asyncio.to_thread(store.idle_tickets, timedelta(hours=idle)):
         if await asyncio.to_thread(store.close_ticket, ticket.id, "idle"):
@@ -307,7 +311,8 @@ async def _show_confirmation(
 ) -> None:
     dialog = services(context).dialog
     lang = draft.lang
-    text = user_text(dialog, lang, "handoff_confirm", question=html.escape(draft.question))
+    question = html.escape(shorten(draft.question, CONFIRM_QUESTION_CHARS))
+    text = user_text(dialog, lang, "handoff_confirm", question=question)
     markup = InlineKeyboardMarkup(
         [
             [
@@ -384,8 +389,9 @@ async def confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await asyncio.to_thread(
         handoff.store.add_route, query.message.chat.id, query.message.message_id, ticket.id
     )
-    await post_ticket(context.bot, svc.dialog, handoff, ticket)
-    await query.edit_message_text(user_text(svc.dialog, lang, "handoff_received"))
+    posted = await post_ticket(context.bot, svc.dialog, handoff, ticket)
+    told = "handoff_not_posted" if posted == "refused" else "handoff_received"
+    await query.edit_message_text(user_text(svc.dialog, lang, told))
 
 
 def _limituser_text(dialog: Dialog, lang: str, limit: LimitReached, handoff: Handoff) -> str:
@@ -427,9 +433,13 @@ async def user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 # ----- shared with the staff side -----------------------------------------------------------
 
 
-async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket) -> bool:
-    """Put the ticket in the staff group (its own topic when topics are on) and note where;
-    False if the group refused (the sweeper tries again)."""
+Posted = Literal["posted", "later", "refused"]
+
+
+async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket) -> Posted:
+    """Put the ticket in the staff group (its own topic when topics are on) and note where.
+    "later" if the group could not take it now (the sweeper tries again); "refused" if it
+    never will (the ticket is closed: the caller tells the user)."""
     from bot.telegram_bot import staff_group
 
     store, chat_id = handoff.store, ticket.staff_chat_id
@@ -445,11 +455,38 @@ async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket
             staff_group.card_text(dialog, ticket, topic=thread is not None),
             message_thread_id=thread,
         )
+    except BadRequest as error:
+        logger.error("could not post ticket #%d to the staff group: %s", ticket.id, error)
+        if not _for_good(error):
+            return "later"
+        await asyncio.to_thread(store.close_ticket, ticket.id, "refused")
+        return "refused"
     except TelegramError as error:
         logger.error("could not post ticket #%d to the staff group: %s", ticket.id, error)
-        return False
+        return "later"
     await asyncio.to_thread(store.set_staff_message, ticket.id, card.message_id)
-    return True
+    if staff_group.card_cuts_question(ticket):
+        await _post_whole_question(bot, ticket, thread, card.message_id)
+    return "posted"
+
+
+def _for_good(error: BadRequest) -> bool:
+    """Telegram will refuse this card however often it is sent."""
+    return "too long" in str(error).lower()
+
+
+async def _post_whole_question(bot: Any, ticket: Ticket, thread: int | None, card: int) -> None:
+    """The card showed the question cut: the whole of it, under the card."""
+    try:
+        for part in split_message(escape(ticket.question)):
+            await bot.send_message(
+                ticket.staff_chat_id,
+                part,
+                message_thread_id=thread,
+                reply_parameters=ReplyParameters(card) if thread is None else None,
+            )
+    except TelegramError as error:
+        logger.warning("could not post the whole question of ticket #%d: %s", ticket.id, error)
 
 
 async def tell_user(

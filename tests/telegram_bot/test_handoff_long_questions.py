@@ -1,0 +1,79 @@
+"""A question near Telegram's message limit still reaches staff: the card and the
+confirmation quote it cut, the whole of it follows the card, and a card Telegram refuses
+for good is not retried for ever (the user is told instead of "received")."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.core.telegram_html import MESSAGE_LIMIT, plain_length
+from tests.fake_bot_api import FakeBotApiServer, UpdateFactory, actions, user
+from tests.telegram_bot.test_handoff import (
+    ASKER,
+    STAFF,
+    STAFF_GROUP,
+    count_to,
+    handoff_settings,
+    last_edit_text,
+    plain,
+    running_bot,
+    sent_to,
+    store_for,
+)
+
+LONG_QUESTION = ("When & where do <grants> open? " * 200)[:3990].strip()
+
+
+async def test_a_question_near_the_message_limit_with_a_long_name_reaches_staff_whole(
+    settings: Settings, updates: UpdateFactory
+) -> None:
+    async with FakeBotApiServer() as server:
+        api = server.api
+        api.members[STAFF_GROUP] = {STAFF["id"]: "member"}
+        asker = user(4002, "en", name="N" * 64)
+        asker["last_name"] = "L" * 64
+        asker["username"] = "u" * 32
+        live = handoff_settings(settings, server, forum_topics=False)
+        with store_for(live) as tickets:
+            async with running_bot(live, tickets):
+                api.add_update(updates.command("/ask " + LONG_QUESTION, sender=asker))
+                (confirmation,) = await count_to(api, asker["id"], 1)
+                assert plain_length(str(confirmation.params["text"])) <= MESSAGE_LIMIT
+                assert LONG_QUESTION[:1000] in plain(confirmation)
+                send = next(a for a in actions(confirmation.params) if a.startswith("hn:"))
+                edits = len(api.calls_of("editMessageText"))
+                api.add_update(updates.callback(send, on=confirmation.result, sender=asker))
+                await api.wait_for("editMessageText", edits + 1)
+                assert "received" in last_edit_text(api)
+                staff = await count_to(api, STAFF_GROUP, 2)  # the card, then the question whole
+                card, rest = staff[0], staff[1:]
+                assert "N" * 64 in plain(card)
+                assert LONG_QUESTION[:1000] in plain(card)
+                assert "".join(plain(c) for c in rest) == LONG_QUESTION
+                assert all(
+                    c.params["reply_parameters"]["message_id"] == card.result["message_id"]
+                    for c in rest
+                )
+                assert tickets.unposted() == []
+
+
+async def test_a_card_telegram_refuses_as_too_long_is_not_retried_and_the_user_is_told(
+    settings: Settings, updates: UpdateFactory
+) -> None:
+    async with FakeBotApiServer() as server:
+        api = server.api
+        live = handoff_settings(settings, server, forum_topics=False)
+        with store_for(live) as tickets:
+            async with running_bot(live, tickets):
+                api.add_update(updates.command("/ask When do grants open?", sender=ASKER))
+                (confirmation,) = await count_to(api, ASKER["id"], 1)
+                send = next(a for a in actions(confirmation.params) if a.startswith("hs:"))
+                api.fail_next(
+                    "sendMessage", status=400, description="Bad Request: message is too long"
+                )
+                edits = len(api.calls_of("editMessageText"))
+                api.add_update(updates.callback(send, on=confirmation.result, sender=ASKER))
+                await api.wait_for("editMessageText", edits + 1)
+                assert "could not be passed" in last_edit_text(api)
+                assert tickets.unposted() == []
+                assert tickets.open_tickets_of(ASKER["id"]) == []  # not held at the open limit
+                assert sent_to(api, STAFF_GROUP) == []
