@@ -344,7 +344,14 @@ async def confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     user = query.from_user
     draft = handoff.drafts.get(draft_id)
     lang = draft.lang if draft is not None else user_language(update, svc)
-    if draft is None or draft.user_id != user.id:
+    # Only in the user's own private chat: staff replies go to the chat the ticket names.
+    chat = query.message.chat
+    if (
+        draft is None
+        or draft.user_id != user.id
+        or chat.type != ChatType.PRIVATE
+        or chat.id != user.id
+    ):
         note_outcome("handoff_expired")
         await query.answer(user_text(svc.dialog, lang, "handoff_expired"), show_alert=True)
         return

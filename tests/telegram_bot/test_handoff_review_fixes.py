@@ -1,6 +1,6 @@
-"""A question near Telegram's message limit still reaches staff: the card and the
-confirmation quote it cut, the whole of it follows the card, and a card Telegram refuses
-for good is not retried for ever (the user is told instead of "received")."""
+"""Hand-off fixes from the security review: a question near Telegram's message limit still
+reaches staff (cut in the card and the confirmation, whole after the card; a card refused for
+good is not retried for ever), and "Send" works only in the user's own private chat."""
 
 from __future__ import annotations
 
@@ -77,3 +77,34 @@ async def test_a_card_telegram_refuses_as_too_long_is_not_retried_and_the_user_i
                 assert tickets.unposted() == []
                 assert tickets.open_tickets_of(ASKER["id"]) == []  # not held at the open limit
                 assert sent_to(api, STAFF_GROUP) == []
+
+
+async def test_send_pressed_on_a_bot_message_in_a_group_opens_no_ticket_there(
+    settings: Settings, updates: UpdateFactory
+) -> None:
+    async with FakeBotApiServer() as server:
+        api = server.api
+        live = handoff_settings(settings, server, forum_topics=False)
+        with store_for(live) as tickets:
+            async with running_bot(live, tickets):
+                api.add_update(updates.command("/ask When do grants open?", sender=ASKER))
+                (confirmation,) = await count_to(api, ASKER["id"], 1)
+                send = next(a for a in actions(confirmation.params) if a.startswith("hs:"))
+                in_a_group = {
+                    "message_id": 77,
+                    "date": 0,
+                    "chat": {"id": -100555, "type": "supergroup", "title": "Public chat"},
+                    "text": "hi",
+                    "from": {"id": 1, "is_bot": True, "first_name": "bot"},
+                }
+                answers = len(api.calls_of("answerCallbackQuery"))
+                api.add_update(updates.callback(send, on=in_a_group, sender=ASKER))
+                await api.wait_for("answerCallbackQuery", answers + 1)
+                assert tickets.ticket(1) is None
+                assert sent_to(api, STAFF_GROUP) == []
+                # the real button, in the user's chat, still works
+                api.add_update(updates.callback(send, on=confirmation.result, sender=ASKER))
+                await count_to(api, STAFF_GROUP, 1)
+                ticket = tickets.ticket(1)
+                assert ticket is not None
+                assert ticket.chat_id == ASKER["id"]
