@@ -44,7 +44,9 @@ CLOSED: Final = "closed"
 MAX_QUESTION_CHARS: Final = 4000
 
 # "refused": the staff group refused the card for good (it never reached staff).
-ClosedBy = Literal["staff", "idle", "blocked", "refused"]
+# "unanswered": staff never replied within handoff.unanswered_close_days; "expired":
+# erased after the retention period while still open.
+ClosedBy = Literal["staff", "idle", "blocked", "refused", "unanswered", "expired"]
 
 
 class TicketStoreError(RuntimeError):
@@ -144,6 +146,14 @@ _MIGRATIONS: Final[dict[int, str]] = {
         );
     """,
 }
+
+
+# Tickets past the retention period that still hold personal data: closed that long ago,
+# or with no message that long (parameters: CLOSED, cutoff, cutoff).
+_EXPIRED_SELECT = (
+    "SELECT * FROM tickets WHERE chat_id IS NOT NULL"
+    " AND ((status = ? AND closed_at < ?) OR last_activity_at < ?)"
+)
 
 
 def _timestamp(moment: datetime) -> str:
@@ -408,6 +418,16 @@ class TicketStore:
         )
         return [_ticket(row) for row in rows]
 
+    def unanswered_tickets(self, waited: timedelta) -> list[Ticket]:
+        """Open tickets opened more than `waited` ago that staff have never answered."""
+        cutoff = _timestamp(self._clock() - waited)
+        rows = self._read(
+            "SELECT * FROM tickets WHERE status = ? AND first_staff_reply_at IS NULL"
+            " AND opened_at < ? ORDER BY id",
+            (OPEN, cutoff),
+        )
+        return [_ticket(row) for row in rows]
+
     # ----- blocking --------------------------------------------------------------------
 
     def block_user_of(self, ticket_id: int) -> list[Ticket]:
@@ -460,22 +480,40 @@ class TicketStore:
             db.executemany("DELETE FROM ticket_routes WHERE ticket_id = ?", [(i,) for i in ids])
         return [_ticket(row) for row in rows]
 
-    def purge_expired(self, retention_days: int) -> int:
-        """Erase who asked what from tickets closed more than `retention_days` ago (their
-        dates and language stay, for the statistics); returns how many."""
+    def expired(self, retention_days: int) -> list[Ticket]:
+        """The tickets purge_expired would erase now (for what Telegram still shows)."""
         cutoff = _timestamp(self._clock() - timedelta(days=retention_days))
+        return [_ticket(row) for row in self._read(_EXPIRED_SELECT, (CLOSED, cutoff, cutoff))]
+
+    def staff_routes(self, ticket_id: int) -> list[int]:
+        """Messages of the ticket in its staff group (card, copies of the user's messages)."""
+        rows = self._read(
+            "SELECT message_id FROM ticket_routes JOIN tickets ON tickets.id = ticket_id"
+            " WHERE ticket_id = ? AND ticket_routes.chat_id = tickets.staff_chat_id"
+            " ORDER BY message_id",
+            (ticket_id,),
+        )
+        return [int(row[0]) for row in rows]
+
+    def purge_expired(self, retention_days: int) -> int:
+        """Erase who asked what from tickets closed more than `retention_days` ago, and from
+        any ticket without a message for that long (closed then, too); their
+        dates and language stay, for the statistics. Returns how many."""
+        now = self._clock()
+        cutoff = _timestamp(now - timedelta(days=retention_days))
         with self._write() as db:
             rows = db.execute(
                 "UPDATE tickets SET user_hash = NULL, chat_id = NULL, user_name = NULL,"
-                " question = '', offered = '{}', draft = NULL"
-                " WHERE status = ? AND closed_at < ? AND chat_id IS NOT NULL RETURNING id",
-                (CLOSED, cutoff),
+                " question = '', offered = '{}', draft = NULL, status = ?,"
+                " closed_at = COALESCE(closed_at, ?), closed_by = COALESCE(closed_by, 'expired')"
+                " WHERE id IN (SELECT id FROM (" + _EXPIRED_SELECT + ")) RETURNING id",
+                (CLOSED, _timestamp(now), CLOSED, cutoff, cutoff),
             ).fetchall()
             db.executemany(
                 "DELETE FROM ticket_routes WHERE ticket_id = ?", [(row[0],) for row in rows]
             )
         if rows:
-            logger.info("tickets: erased the personal data of %d closed tickets", len(rows))
+            logger.info("tickets: erased the personal data of %d expired tickets", len(rows))
         return len(rows)
 
     # ----- statistics ------------------------------------------------------------------

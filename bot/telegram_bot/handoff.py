@@ -220,7 +220,8 @@ async def stop(application: Any) -> None:
 
 
 async def sweep(application: Any) -> None:
-    """Post unposted tickets, close idle ones (telling both sides), erase expired ones."""
+    """Post unposted tickets, close idle and long-unanswered ones (telling both sides),
+    erase expired ones."""
     from bot.telegram_bot import staff_group
 
     handoff = handoff_in(application.bot_data)
@@ -236,6 +237,13 @@ async def sweep(application: Any) -> None:
         if await asyncio.to_thread(store.close_ticket, ticket.id, "idle"):
             await tell_user(bot, svc.dialog, handoff, ticket, "handoff_closed_idle")
             await staff_group.after_close(bot, svc.dialog, ticket, "staff_closed_idle", hours=idle)
+    days = handoff.settings.unanswered_close_days
+    for ticket in await asyncio.to_thread(store.unanswered_tickets, timedelta(days=days)):
+        if await asyncio.to_thread(store.close_ticket, ticket.id, "unanswered"):
+            await tell_user(bot, svc.dialog, handoff, ticket, "handoff_closed_unanswered")
+            await staff_group.after_close(
+                bot, svc.dialog, ticket, "staff_closed_unanswered", days=days
+            )
     await asyncio.to_thread(store.purge_expired, handoff.settings.retention_days)
 
 

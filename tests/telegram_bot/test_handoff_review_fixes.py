@@ -4,13 +4,18 @@ good is not retried for ever), and "Send" works only in the user's own private c
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.config import Settings
 from bot.core.telegram_html import MESSAGE_LIMIT, plain_length
+from bot.telegram_bot import handoff
 from tests.fake_bot_api import FakeBotApiServer, UpdateFactory, actions, user
 from tests.telegram_bot.test_handoff import (
     ASKER,
     STAFF,
     STAFF_GROUP,
+    Clock,
+    ask_and_confirm,
     count_to,
     handoff_settings,
     last_edit_text,
@@ -108,3 +113,27 @@ async def test_send_pressed_on_a_bot_message_in_a_group_opens_no_ticket_there(
                 ticket = tickets.ticket(1)
                 assert ticket is not None
                 assert ticket.chat_id == ASKER["id"]
+
+
+async def test_a_ticket_staff_never_answer_closes_after_the_configured_days_and_the_user_is_told(
+    settings: Settings, updates: UpdateFactory
+) -> None:
+    async with FakeBotApiServer() as server:
+        api = server.api
+        api.forums.add(STAFF_GROUP)
+        clock = Clock()
+        live = handoff_settings(settings, server, unanswered_close_days=5)
+        with store_for(live, clock) as tickets:
+            async with running_bot(live, tickets) as application:
+                await ask_and_confirm(api, updates)
+                await count_to(api, STAFF_GROUP, 1)
+                clock.now += timedelta(days=4)
+                await handoff.sweep(application)
+                assert api.calls_of("closeForumTopic") == []
+                clock.now += timedelta(days=2)
+                await handoff.sweep(application)
+                await api.wait_for("closeForumTopic", 1)
+                assert any("could not answer" in plain(c) for c in sent_to(api, ASKER["id"]))
+                assert "#1" in plain(sent_to(api, STAFF_GROUP)[-1])
+                assert " 5 " in plain(sent_to(api, STAFF_GROUP)[-1])
+                assert tickets.open_tickets_of(ASKER["id"]) == []  # they may ask again
