@@ -485,15 +485,28 @@ class TicketStore:
         cutoff = _timestamp(self._clock() - timedelta(days=retention_days))
         return [_ticket(row) for row in self._read(_EXPIRED_SELECT, (CLOSED, cutoff, cutoff))]
 
-    def staff_routes(self, ticket_id: int) -> list[int]:
-        """Messages of the ticket in its staff group (card, copies of the user's messages)."""
+    def staff_messages(self, ticket_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Ticket id -> the bot's messages of it in the staff group other than its card
+        (the user's messages copied there, the whole of a long question): what to delete
+        when the ticket is erased. Read before forget_user or purge_expired drop them."""
+        found: dict[int, list[int]] = {i: [] for i in ticket_ids}
+        for ticket_id in ticket_ids:
+            rows = self._read(
+                "SELECT message_id FROM ticket_routes JOIN tickets ON tickets.id = ticket_id"
+                " WHERE ticket_id = ? AND ticket_routes.chat_id = tickets.staff_chat_id"
+                " AND message_id IS NOT tickets.staff_message_id ORDER BY message_id",
+                (ticket_id,),
+            )
+            found[ticket_id] = [int(row[0]) for row in rows]
+        return found
+
+    def tickets_of(self, user_id: int) -> list[Ticket]:
+        """Every ticket of the user still holding their data (what forget_user deletes)."""
         rows = self._read(
-            "SELECT message_id FROM ticket_routes JOIN tickets ON tickets.id = ticket_id"
-            " WHERE ticket_id = ? AND ticket_routes.chat_id = tickets.staff_chat_id"
-            " ORDER BY message_id",
-            (ticket_id,),
+            "SELECT * FROM tickets WHERE user_hash = ? OR chat_id = ? ORDER BY id",
+            (self.user_hash(user_id), user_id),
         )
-        return [int(row[0]) for row in rows]
+        return [_ticket(row) for row in rows]
 
     def purge_expired(self, retention_days: int) -> int:
         """Erase who asked what from tickets closed more than `retention_days` ago, and from

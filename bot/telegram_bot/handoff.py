@@ -143,10 +143,15 @@ def install(application: Any, store: TicketStore | None) -> None:
 
     async def forget_tickets(user_id: int) -> None:
         handoff.forget_drafts(user_id)
+        known = await asyncio.to_thread(store.tickets_of, user_id)
+        copies = await asyncio.to_thread(store.staff_messages, [t.id for t in known])
         withdrawn = await asyncio.to_thread(store.forget_user, user_id)
         await asyncio.to_thread(store.checkpoint)
         for ticket in withdrawn:
             await _tell_staff_withdrawn(application.bot, svc.dialog, ticket)
+            await _erase_in_staff_group(
+                application.bot, svc.dialog, ticket, copies.get(ticket.id, []), withdrawn=True
+            )
 
     add_forgetter(application, forget_tickets)
 
@@ -244,7 +249,27 @@ async def sweep(application: Any) -> None:
             await staff_group.after_close(
                 bot, svc.dialog, ticket, "staff_closed_unanswered", days=days
             )
-    await asyncio.to_thread(store.purge_expired, handoff.settings.retention_days)
+    await _purge_expired(bot, svc.dialog, store, handoff.settings.retention_days)
+
+
+async def _purge_expired(bot: Any, dialog: Dialog, store: TicketStore, days: int) -> None:
+    """Erase expired tickets, then what the staff group still shows of them: the card,
+    the topic's name and the copies of the user's messages."""
+    expired = await asyncio.to_thread(store.expired, days)
+    if not expired:
+        return
+    copies = await asyncio.to_thread(store.staff_messages, [t.id for t in expired])
+    await asyncio.to_thread(store.purge_expired, days)
+    lang = dialog.settings.default_language
+    for ticket in expired:
+        if ticket.staff_message_id is not None:
+            with contextlib.suppress(TelegramError):
+                await bot.edit_message_text(
+                    dialog.locales.text(lang, "staff_expired_card", ticket=str(ticket.id)),
+                    chat_id=ticket.staff_chat_id,
+                    message_id=ticket.staff_message_id,
+                )
+        await _erase_in_staff_group(bot, dialog, ticket, copies.get(ticket.id, []))
 
 
 # ----- what the user sees ---------------------------------------------------------------
@@ -481,7 +506,7 @@ async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket
         return "later"
     await asyncio.to_thread(store.set_staff_message, ticket.id, card.message_id)
     if staff_group.card_cuts_question(ticket):
-        await _post_whole_question(bot, ticket, thread, card.message_id)
+        await _post_whole_question(bot, handoff, ticket, thread, card.message_id)
     return "posted"
 
 
@@ -490,15 +515,20 @@ def _for_good(error: BadRequest) -> bool:
     return "too long" in str(error).lower()
 
 
-async def _post_whole_question(bot: Any, ticket: Ticket, thread: int | None, card: int) -> None:
+async def _post_whole_question(
+    bot: Any, handoff: Handoff, ticket: Ticket, thread: int | None, card: int
+) -> None:
     """The card showed the question cut: the whole of it, under the card."""
     try:
         for part in split_message(escape(ticket.question)):
-            await bot.send_message(
+            sent = await bot.send_message(
                 ticket.staff_chat_id,
                 part,
                 message_thread_id=thread,
                 reply_parameters=ReplyParameters(card) if thread is None else None,
+            )
+            await asyncio.to_thread(
+                handoff.store.add_route, ticket.staff_chat_id, sent.message_id, ticket.id
             )
     except TelegramError as error:
         logger.warning("could not post the whole question of ticket #%d: %s", ticket.id, error)
@@ -522,6 +552,29 @@ async def tell_user(
         logger.warning("could not tell the user of ticket #%d: %s", ticket.id, error)
         return None
     return sent
+
+
+async def _erase_in_staff_group(
+    bot: Any, dialog: Dialog, ticket: Ticket, copies: list[int], *, withdrawn: bool = False
+) -> None:
+    """The topic no longer names the question, and the user's copied messages go (best
+    effort: a bot that is not an admin may not delete old messages; staff can)."""
+    if ticket.staff_thread_id is not None:
+        lang = dialog.settings.default_language
+        key = "staff_topic_withdrawn" if withdrawn else "staff_topic_expired"
+        try:
+            await bot.edit_forum_topic(
+                ticket.staff_chat_id,
+                ticket.staff_thread_id,
+                name=dialog.locales.text(lang, key, ticket=str(ticket.id)),
+            )
+        except TelegramError as error:
+            logger.warning("could not rename the topic of ticket #%d: %s", ticket.id, error)
+    for message_id in copies:
+        try:
+            await bot.delete_message(ticket.staff_chat_id, message_id)
+        except TelegramError as error:
+            logger.warning("could not delete a message of ticket #%d: %s", ticket.id, error)
 
 
 async def _tell_staff_withdrawn(bot: Any, dialog: Dialog, ticket: Ticket) -> None:

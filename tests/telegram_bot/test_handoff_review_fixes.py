@@ -8,18 +8,22 @@ from datetime import timedelta
 
 from bot.config import Settings
 from bot.core.telegram_html import MESSAGE_LIMIT, plain_length
+from bot.storage.tickets import TicketStore
 from bot.telegram_bot import handoff
-from tests.fake_bot_api import FakeBotApiServer, UpdateFactory, actions, user
+from tests.fake_bot_api import FakeBotApi, FakeBotApiServer, UpdateFactory, actions, user
 from tests.telegram_bot.test_handoff import (
     ASKER,
+    QUESTION,
     STAFF,
     STAFF_GROUP,
     Clock,
     ask_and_confirm,
+    bot_message,
     count_to,
     handoff_settings,
     last_edit_text,
     plain,
+    routed,
     running_bot,
     sent_to,
     store_for,
@@ -137,3 +141,74 @@ async def test_a_ticket_staff_never_answer_closes_after_the_configured_days_and_
                 assert "#1" in plain(sent_to(api, STAFF_GROUP)[-1])
                 assert " 5 " in plain(sent_to(api, STAFF_GROUP)[-1])
                 assert tickets.open_tickets_of(ASKER["id"]) == []  # they may ask again
+
+
+async def ticket_with_a_copied_message(
+    api: FakeBotApi, updates: UpdateFactory, tickets: TicketStore
+) -> tuple[int, list[int]]:
+    """A ticket in its own topic, and the user's follow-up copied there: the topic's id and
+    the staff-group messages that repeat what the user wrote (header and copy)."""
+    confirmation = await ask_and_confirm(api, updates)
+    thread = int(api.calls_of("createForumTopic")[0].result["message_thread_id"])
+    await routed(tickets, ASKER["id"], confirmation.result["message_id"])
+    api.add_update(
+        updates.message(
+            "My ID card number is J12345678A",
+            sender=ASKER,
+            reply_to=bot_message(confirmation.result["message_id"], ASKER["id"]),
+        )
+    )
+    (copy,) = await count_to(api, STAFF_GROUP, 1, "copyMessage")
+    header = sent_to(api, STAFF_GROUP)[-1]
+    return thread, [header.result["message_id"], copy.result["message_id"]]
+
+
+def deleted_in_staff_group(api: FakeBotApi) -> list[int]:
+    return sorted(m for chat, m in api.deleted if chat == STAFF_GROUP)
+
+
+async def test_forget_renames_the_ticket_topic_and_deletes_the_users_copied_messages(
+    settings: Settings, updates: UpdateFactory
+) -> None:
+    async with FakeBotApiServer() as server:
+        api = server.api
+        api.forums.add(STAFF_GROUP)
+        live = handoff_settings(settings, server)
+        with store_for(live) as tickets:
+            async with running_bot(live, tickets):
+                thread, copies = await ticket_with_a_copied_message(api, updates, tickets)
+                assert QUESTION.split()[0] in api.topics[(STAFF_GROUP, thread)]["name"]
+                before = len(sent_to(api, ASKER["id"]))
+                api.add_update(updates.command("/forget", sender=ASKER))
+                await count_to(api, ASKER["id"], before + 1)
+                await api.wait_for("deleteMessage", len(copies))
+                name = api.topics[(STAFF_GROUP, thread)]["name"]
+                assert name.startswith("#1 (")
+                assert QUESTION.split()[0] not in name
+                assert deleted_in_staff_group(api) == sorted(copies)
+
+
+async def test_retention_renames_the_ticket_topic_and_deletes_the_users_copied_messages(
+    settings: Settings, updates: UpdateFactory
+) -> None:
+    async with FakeBotApiServer() as server:
+        api = server.api
+        api.forums.add(STAFF_GROUP)
+        clock = Clock()
+        live = handoff_settings(settings, server, retention_days=30)
+        with store_for(live, clock) as tickets:
+            async with running_bot(live, tickets) as application:
+                thread, copies = await ticket_with_a_copied_message(api, updates, tickets)
+                card = sent_to(api, STAFF_GROUP)[0]
+                clock.now += timedelta(days=31)
+                await handoff.sweep(application)
+                name = api.topics[(STAFF_GROUP, thread)]["name"]
+                assert name.startswith("#1 (")
+                assert QUESTION.split()[0] not in name
+                assert deleted_in_staff_group(api) == sorted(copies)
+                card_edit = [
+                    c
+                    for c in api.calls_of("editMessageText")
+                    if c.params["message_id"] == card.result["message_id"]
+                ][-1]
+                assert QUESTION not in plain(card_edit)
