@@ -102,6 +102,12 @@ class Handoff:
             if self.latest.get(dropped.user_id) not in self.drafts:
                 self.latest.pop(dropped.user_id, None)
 
+    def drop_draft(self, draft_id: str) -> None:
+        """The draft was sent or cancelled: neither it nor the user's pointer to it stays."""
+        draft = self.drafts.pop(draft_id, None)
+        if draft is not None and self.latest.get(draft.user_id) == draft_id:
+            del self.latest[draft.user_id]
+
     def forget_drafts(self, user_id: int) -> None:
         self.latest.pop(user_id, None)
         for draft_id in [k for k, d in self.drafts.items() if d.user_id == user_id]:
@@ -391,7 +397,7 @@ async def confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await query.answer()
     if action == CANCEL:
         note_outcome("handoff_cancelled")
-        handoff.drafts.pop(draft_id, None)
+        handoff.drop_draft(draft_id)
         await query.edit_message_text(user_text(svc.dialog, lang, "handoff_cancelled"))
         return
     name = None
@@ -417,12 +423,12 @@ async def confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if isinstance(opened, Blocked):
         # Staff blocked this user: they are not told, and nothing reaches staff.
         note_outcome("handoff_blocked")
-        handoff.drafts.pop(draft_id, None)
+        handoff.drop_draft(draft_id)
         await query.edit_message_text(user_text(svc.dialog, lang, "handoff_received"))
         return
     ticket, created = opened
     note_outcome("handoff_opened" if created else "handoff_repeated")
-    handoff.drafts.pop(draft_id, None)
+    handoff.drop_draft(draft_id)
     if not created:
         return  # a second tap on "send": the first one has told the user already
     # The route first: once the user reads "reply to this message", the reply must work.

@@ -212,3 +212,26 @@ async def test_retention_renames_the_ticket_topic_and_deletes_the_users_copied_m
                     if c.params["message_id"] == card.result["message_id"]
                 ][-1]
                 assert QUESTION not in plain(card_edit)
+
+
+async def test_a_sent_or_cancelled_question_leaves_nothing_of_the_user_in_memory(
+    settings: Settings, updates: UpdateFactory
+) -> None:
+    async with FakeBotApiServer() as server:
+        api = server.api
+        live = handoff_settings(settings, server, forum_topics=False, max_open_per_user=3)
+        with store_for(live) as tickets:
+            async with running_bot(live, tickets) as application:
+                state = handoff.handoff_in(application.bot_data)
+                assert state is not None
+                await ask_and_confirm(api, updates)
+                assert (state.drafts, state.latest) == ({}, {})
+                api.add_update(updates.command("/ask When do grants open?", sender=ASKER))
+                confirmation = (
+                    await count_to(api, ASKER["id"], len(sent_to(api, ASKER["id"])) + 1)
+                )[-1]
+                cancel = next(a for a in actions(confirmation.params) if a.startswith("hx:"))
+                edits = len(api.calls_of("editMessageText"))
+                api.add_update(updates.callback(cancel, on=confirmation.result, sender=ASKER))
+                await api.wait_for("editMessageText", edits + 1)
+                assert (state.drafts, state.latest) == ({}, {})
