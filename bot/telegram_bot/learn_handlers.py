@@ -44,7 +44,8 @@ LEARNING_KEY = "learning"
 SKIPPED_KEY = "learn_skipped"
 # "e:<entry>:<question id>": a "did you mean" pick; "lr:<a|r|s>:<id>" and "lr:u" /learn's
 # buttons; "lt:v:<ticket>:<entry>" and "lt:d:<ticket>" a ticket's buttons.
-CHOICE_PATTERN = r"^e:[^:]+:[^:]+\Z"
+# The question id is the log's (URL-safe base64 of a few bytes): anything else is forged.
+CHOICE_PATTERN = r"^e:[^:]+:[A-Za-z0-9_-]{1,32}\Z"
 DIFF_CHARS = 2500
 TICKET_ENTRIES = 3
 ROW_ID_DIGITS = 18
