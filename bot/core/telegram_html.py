@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from html.parser import HTMLParser
 
 MESSAGE_LIMIT = 4096
@@ -142,6 +143,16 @@ def plain_length(text: str) -> int:
 def escape(text: str) -> str:
     """Escape user or config text for inclusion in an HTML message."""
     return html.escape(text, quote=True)
+
+
+_ZERO_WIDTH_JOINER = "\u200d"  # joins emoji sequences; it cannot reorder or hide text
+
+
+def without_format_controls(text: str) -> str:
+    """User text for others to read (staff cards, topic names): without the invisible
+    format characters (bidi overrides and isolates, zero-width spaces) that could make a
+    name display as something else, e.g. a fake "(@agency_admin)"."""
+    return "".join(c for c in text if c == _ZERO_WIDTH_JOINER or unicodedata.category(c) != "Cf")
 
 
 def shorten(text: str, limit: int) -> str:

@@ -41,7 +41,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, Mes
 
 from bot.config import HandoffSettings
 from bot.core.dialog import HANDOFF_ACTION, Dialog, Reply
-from bot.core.telegram_html import escape, shorten, split_message
+from bot.core.telegram_html import escape, shorten, split_message, without_format_controls
 from bot.storage.tickets import Blocked, LimitReached, Ticket, TicketStore
 from bot.telegram_bot.forget import add_forgetter
 from bot.telegram_bot.handlers import (
@@ -492,7 +492,8 @@ async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket
     thread = ticket.staff_thread_id
     try:
         if handoff.settings.forum_topics and thread is None:
-            name = f"#{ticket.id} {' '.join(ticket.question.split())}"[:TOPIC_NAME_CHARS]
+            shown = " ".join(without_format_controls(ticket.question).split())
+            name = f"#{ticket.id} {shown}"[:TOPIC_NAME_CHARS]
             topic = await bot.create_forum_topic(chat_id, name)
             thread = int(topic.message_thread_id)
             await asyncio.to_thread(store.set_staff_thread, ticket.id, thread)
@@ -526,7 +527,7 @@ async def _post_whole_question(
 ) -> None:
     """The card showed the question cut: the whole of it, under the card."""
     try:
-        for part in split_message(escape(ticket.question)):
+        for part in split_message(escape(without_format_controls(ticket.question))):
             sent = await bot.send_message(
                 ticket.staff_chat_id,
                 part,

@@ -27,7 +27,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, MessageHandler, filters
 
 from bot.core.dialog import Dialog
-from bot.core.telegram_html import escape, shorten
+from bot.core.telegram_html import escape, shorten, without_format_controls
 from bot.storage.tickets import Ticket
 from bot.telegram_bot import learn_handlers
 from bot.telegram_bot.handlers import note_outcome, services
@@ -257,7 +257,7 @@ def card_text(dialog: Dialog, ticket: Ticket, *, topic: bool) -> str:
     fits one message (post_ticket then sends the whole question separately)."""
     lang = dialog.settings.default_language
     if ticket.user_name:
-        name = escape(shorten(ticket.user_name, NAME_CHARS))
+        name = escape(shorten(without_format_controls(ticket.user_name), NAME_CHARS))
         sender = dialog.locales.text(lang, "staff_sender_named", name=name)
     else:
         sender = dialog.locales.text(lang, "staff_sender_anonymous")
@@ -280,14 +280,17 @@ def card_text(dialog: Dialog, ticket: Ticket, *, topic: bool) -> str:
         ticket=str(ticket.id),
         language=html.escape(ticket.lang),
         sender=sender,
-        question=html.escape(shorten(ticket.question, CARD_QUESTION_CHARS)),
+        question=html.escape(
+            shorten(without_format_controls(ticket.question), CARD_QUESTION_CHARS)
+        ),
         offered=offered,
         howto=dialog.locales.text(lang, "staff_howto_topic" if topic else "staff_howto_reply"),
     )
 
 
 def card_cuts_question(ticket: Ticket) -> bool:
-    return shorten(ticket.question, CARD_QUESTION_CHARS) != ticket.question
+    shown = without_format_controls(ticket.question)
+    return shorten(shown, CARD_QUESTION_CHARS) != shown
 
 
 def _to_card(ticket: Ticket, reply_to: int | None = None) -> ReplyParameters | None:

@@ -11,6 +11,7 @@ from bot.core.telegram_html import (
     html_to_plain,
     shorten,
     split_message,
+    without_format_controls,
 )
 
 
@@ -63,3 +64,10 @@ def test_shorten_cuts_user_text_to_telegram_units_and_marks_the_cut() -> None:
     cut = shorten("😀" * 10, 9)  # each emoji counts two units in Telegram's limit
     assert cut == "😀" * 4 + "…"
     assert len(cut.encode("utf-16-le")) // 2 <= 9
+
+
+def test_bidi_overrides_and_zero_width_characters_are_removed_from_user_text() -> None:
+    spoof = "Arben \u202e)nimda_ycnega@(\u202c\u200b\u2066x\u2069\ufeff"
+    assert without_format_controls(spoof) == "Arben )nimda_ycnega@(x"
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # an emoji sequence stays whole
+    assert without_format_controls(family) == family

@@ -235,3 +235,29 @@ async def test_a_sent_or_cancelled_question_leaves_nothing_of_the_user_in_memory
                 api.add_update(updates.callback(cancel, on=confirmation.result, sender=ASKER))
                 await api.wait_for("editMessageText", edits + 1)
                 assert (state.drafts, state.latest) == ({}, {})
+
+
+async def test_a_name_or_question_with_bidi_controls_cannot_disguise_itself_in_the_staff_group(
+    settings: Settings, updates: UpdateFactory
+) -> None:
+    async with FakeBotApiServer() as server:
+        api = server.api
+        api.forums.add(STAFF_GROUP)
+        spoofer = user(4003, "en", name="Arben \u202e)nimda_ycnega@(")
+        live = handoff_settings(settings, server)
+        with store_for(live) as tickets:
+            async with running_bot(live, tickets):
+                api.add_update(
+                    updates.command("/ask When\u200b do\u2067 grants open?", sender=spoofer)
+                )
+                (confirmation,) = await count_to(api, spoofer["id"], 1)
+                send = next(a for a in actions(confirmation.params) if a.startswith("hn:"))
+                api.add_update(updates.callback(send, on=confirmation.result, sender=spoofer))
+                (card,) = await count_to(api, STAFF_GROUP, 1)
+                (topic,) = api.calls_of("createForumTopic")
+                shown = [plain(card), str(topic.params["name"])]
+                for text in shown:
+                    assert not any(c in text for c in "\u202e\u200b\u2067")
+                assert "When do grants open?" in shown[0]
+                assert "Arben )nimda_ycnega@(" in shown[0]
+                assert shown[1] == "#1 When do grants open?"
