@@ -120,6 +120,7 @@ class HandoffSettings:
     max_open_per_user: int = 1
     max_per_day: int = 3
     retention_days: int = 30
+    unanswered_close_days: int = 14  # staff never replied: closed, the user is told
 
     @property
     def enabled(self) -> bool:
@@ -512,6 +513,7 @@ def _read_handoff(reader: _Reader, raw: object) -> HandoffSettings:
             "staff_chat_id",
             "forum_topics",
             "idle_close_hours",
+            "unanswered_close_days",
             "max_open_per_user",
             "max_per_day",
             "retention_days",
@@ -537,6 +539,7 @@ def _read_handoff(reader: _Reader, raw: object) -> HandoffSettings:
             handoff.get("forum_topics", defaults.forum_topics), "handoff.forum_topics"
         ),
         idle_close_hours=whole("idle_close_hours", 1, 24 * 365),
+        unanswered_close_days=whole("unanswered_close_days", 1, 365),
         max_open_per_user=whole("max_open_per_user", 1, 20),
         max_per_day=whole("max_per_day", 1, 100),
         retention_days=whole("retention_days", 1, 3650),

@@ -242,6 +242,7 @@ class FakeBotApi(_AnnouncementFake):
         # Hand-off to staff: groups with topics on, their topics, and who is in which group.
         self.forums: set[int] = set()
         self.topics: dict[tuple[int, int], Json] = {}
+        self.deleted: set[tuple[int, int]] = set()  # (chat id, message id) deleteMessage removed
         self.members: dict[int, dict[int, str]] = {}  # chat id -> user id -> status
         self._thread_ids = itertools.count(500)
         self._chat_failures: dict[int, list[_Failure]] = {}
@@ -594,6 +595,27 @@ class FakeBotApi(_AnnouncementFake):
         if topic["closed"] == closed:
             raise TelegramRefusal(400, "Bad Request: TOPIC_NOT_MODIFIED")
         topic["closed"] = closed
+        return True
+
+    # ----- tidying the staff group after /forget and retention -------------------------
+
+    def _editForumTopic(self, params: Json) -> bool:
+        topic = self.topics.get((_chat_id(params), int(params.get("message_thread_id") or 0)))
+        if topic is None:
+            raise TelegramRefusal(400, "Bad Request: message thread not found")
+        name = params.get("name")
+        if name is not None:
+            if not 1 <= len(str(name)) <= 128:
+                raise TelegramRefusal(400, "Bad Request: TOPIC_TITLE_EMPTY or too long")
+            topic["name"] = str(name)
+        return True
+
+    def _deleteMessage(self, params: Json) -> bool:
+        key = (_chat_id(params), _message_id(params))
+        if key in self.deleted:
+            raise TelegramRefusal(400, "Bad Request: message to delete not found")
+        self.deleted.add(key)
+        self._messages.pop(key, None)
         return True
 
     def _copyMessage(self, params: Json) -> Json:

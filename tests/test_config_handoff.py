@@ -36,9 +36,10 @@ def test_a_full_section_is_read(tmp_path: Path) -> None:
             "max_open_per_user": 2,
             "max_per_day": 5,
             "retention_days": 14,
+            "unanswered_close_days": 7,
         },
     )
-    assert handoff == HandoffSettings(-1001234567890, False, 24, 2, 5, 14)
+    assert handoff == HandoffSettings(-1001234567890, False, 24, 2, 5, 14, 7)
     assert handoff.enabled
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from html.parser import HTMLParser
 
 MESSAGE_LIMIT = 4096
@@ -142,6 +143,30 @@ def plain_length(text: str) -> int:
 def escape(text: str) -> str:
     """Escape user or config text for inclusion in an HTML message."""
     return html.escape(text, quote=True)
+
+
+_ZERO_WIDTH_JOINER = "\u200d"  # joins emoji sequences; it cannot reorder or hide text
+
+
+def without_format_controls(text: str) -> str:
+    """User text for others to read (staff cards, topic names): without the invisible
+    format characters (bidi overrides and isolates, zero-width spaces) that could make a
+    name display as something else, e.g. a fake "(@agency_admin)"."""
+    return "".join(c for c in text if c == _ZERO_WIDTH_JOINER or unicodedata.category(c) != "Cf")
+
+
+def shorten(text: str, limit: int) -> str:
+    """Plain `text` cut to at most `limit` of Telegram's length units, ending in "…" when
+    cut (for user text inside a message that must stay under the limit)."""
+    if _units_of_length(text) <= limit:
+        return text
+    kept, used = [], 1  # room for the "…"
+    for char in text:
+        used += _units_of_length(char)
+        if used > limit:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + "…"
 
 
 # A tag, an entity, or a run of text ending after its whitespace (a word and the spaces or

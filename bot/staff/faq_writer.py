@@ -135,7 +135,14 @@ def _styled(text: str, like: object) -> str:
         return cast(str, DoubleQuotedScalarString(text))
     if isinstance(like, SingleQuotedScalarString):
         return cast(str, SingleQuotedScalarString(text))
-    return text
+    # Plain only if the loader (YAML 1.1) reads it back as this text: "yes", "no", "on",
+    # "off" or "123" written plain would come back as a boolean or a number.
+    try:
+        if pyyaml.safe_load(text) == text:
+            return text
+    except pyyaml.YAMLError:
+        pass
+    return cast(str, DoubleQuotedScalarString(text))
 
 
 def _quoted_like(text: str, raw_item: str) -> str:

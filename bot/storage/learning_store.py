@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, Literal
 
@@ -31,6 +31,26 @@ Decision = Literal["accepted", "rejected", "undone"]
 # A change is "writing" from just before the file is replaced until just after; "undoing"
 # likewise for its undo. Either left behind means the bot stopped in between.
 ChangeState = Literal["writing", "applied", "undoing", "undone", "abandoned"]
+
+
+# A pick is kept while its question is in the question log (which applies the retention
+# period and /forget); one whose question is missing goes after CHOICE_GRACE.
+CHOICE_GRACE: Final = timedelta(days=1)
+CHOICES_TIDY_INTERVAL: Final = timedelta(hours=1)
+
+
+def _drop_orphan_choices(db: sqlite3.Connection, cutoff: str) -> None:
+    has_log = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'questions'"
+    ).fetchone()
+    if has_log is None:
+        db.execute("DELETE FROM learning_choices WHERE chosen_at < ?", (cutoff,))
+        return
+    db.execute(
+        "DELETE FROM learning_choices WHERE chosen_at < ?"
+        " AND NOT EXISTS (SELECT 1 FROM questions WHERE questions.id = question_id)",
+        (cutoff,),
+    )
 
 
 class LearningStoreError(RuntimeError):
@@ -103,6 +123,7 @@ class LearningStore:
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()
+        self._last_tidy: datetime | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connection = _connect(self.path)
         try:
@@ -141,13 +162,20 @@ class LearningStore:
 
     def record_choice(self, question_id: str, entry_id: str) -> None:
         """The user who asked `question_id` picked `entry_id` among the choices offered; a
-        later pick for the same question replaces the earlier one."""
+        later pick for the same question replaces the earlier one. Now and then, picks
+        whose question is no longer in the question log (expired, forgotten, or never
+        there: forged button data) are deleted, once a day old (the log writes in the
+        background, so a fresh pick's question may not be there yet)."""
+        now = self._clock()
         with self._write() as db:
             db.execute(
                 "INSERT OR REPLACE INTO learning_choices (question_id, entry_id, chosen_at)"
                 " VALUES (?, ?, ?)",
-                (question_id, entry_id, _timestamp(self._clock())),
+                (question_id, entry_id, _timestamp(now)),
             )
+            if self._last_tidy is None or now - self._last_tidy >= CHOICES_TIDY_INTERVAL:
+                self._last_tidy = now
+                _drop_orphan_choices(db, _timestamp(now - CHOICE_GRACE))
 
     def choices(self, since: datetime) -> dict[str, str]:
         """Question id -> the entry picked, for picks made from `since` on."""

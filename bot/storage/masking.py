@@ -16,6 +16,7 @@ long-number patterns quadratic (0.3 s per message).
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final
 
 from bot.core.text import normalise
@@ -103,7 +104,9 @@ def clean_question_text(text: str) -> str:
     saw apart: "069, 123, 4567" or "069_123_4567" become "069 123 4567". Placeholders and
     dates are kept as they are (normalised, "12.03.2024" would read like digit groups).
     """
-    masked = mask_personal_data(text)
+    # Compatibility forms first: a full-width "＠" or "．" would otherwise slip past the
+    # e-mail pattern, and normalising would then turn them into spaces ("arben gmail com").
+    masked = mask_personal_data(unicodedata.normalize("NFKC", text))
     pieces: list[str] = []
     position = 0
     for kept in _KEPT_AS_IS.finditer(masked):

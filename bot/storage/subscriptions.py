@@ -330,6 +330,9 @@ class SubscriptionStore:
                 ),
             ]
         )
+        # The deleted rows must not survive in the write-ahead log either.
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def set_language(self, chat_id: int, lang: str) -> None:
         """The language announcements reach this chat in (if it is subscribed)."""

@@ -43,7 +43,10 @@ CLOSED: Final = "closed"
 # Longest question kept: Telegram messages are at most 4096 characters anyway.
 MAX_QUESTION_CHARS: Final = 4000
 
-ClosedBy = Literal["staff", "idle", "blocked"]
+# "refused": the staff group refused the card for good (it never reached staff).
+# "unanswered": staff never replied within handoff.unanswered_close_days; "expired":
+# erased after the retention period while still open.
+ClosedBy = Literal["staff", "idle", "blocked", "refused", "unanswered", "expired"]
 
 
 class TicketStoreError(RuntimeError):
@@ -143,6 +146,14 @@ _MIGRATIONS: Final[dict[int, str]] = {
         );
     """,
 }
+
+
+# Tickets past the retention period that still hold personal data: closed that long ago,
+# or with no message that long (parameters: CLOSED, cutoff, cutoff).
+_EXPIRED_SELECT = (
+    "SELECT * FROM tickets WHERE chat_id IS NOT NULL"
+    " AND ((status = ? AND closed_at < ?) OR last_activity_at < ?)"
+)
 
 
 def _timestamp(moment: datetime) -> str:
@@ -407,6 +418,16 @@ class TicketStore:
         )
         return [_ticket(row) for row in rows]
 
+    def unanswered_tickets(self, waited: timedelta) -> list[Ticket]:
+        """Open tickets opened more than `waited` ago that staff have never answered."""
+        cutoff = _timestamp(self._clock() - waited)
+        rows = self._read(
+            "SELECT * FROM tickets WHERE status = ? AND first_staff_reply_at IS NULL"
+            " AND opened_at < ? ORDER BY id",
+            (OPEN, cutoff),
+        )
+        return [_ticket(row) for row in rows]
+
     # ----- blocking --------------------------------------------------------------------
 
     def block_user_of(self, ticket_id: int) -> list[Ticket]:
@@ -459,22 +480,53 @@ class TicketStore:
             db.executemany("DELETE FROM ticket_routes WHERE ticket_id = ?", [(i,) for i in ids])
         return [_ticket(row) for row in rows]
 
-    def purge_expired(self, retention_days: int) -> int:
-        """Erase who asked what from tickets closed more than `retention_days` ago (their
-        dates and language stay, for the statistics); returns how many."""
+    def expired(self, retention_days: int) -> list[Ticket]:
+        """The tickets purge_expired would erase now (for what Telegram still shows)."""
         cutoff = _timestamp(self._clock() - timedelta(days=retention_days))
+        return [_ticket(row) for row in self._read(_EXPIRED_SELECT, (CLOSED, cutoff, cutoff))]
+
+    def staff_messages(self, ticket_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Ticket id -> the bot's messages of it in the staff group other than its card
+        (the user's messages copied there, the whole of a long question): what to delete
+        when the ticket is erased. Read before forget_user or purge_expired drop them."""
+        found: dict[int, list[int]] = {i: [] for i in ticket_ids}
+        for ticket_id in ticket_ids:
+            rows = self._read(
+                "SELECT message_id FROM ticket_routes JOIN tickets ON tickets.id = ticket_id"
+                " WHERE ticket_id = ? AND ticket_routes.chat_id = tickets.staff_chat_id"
+                " AND message_id IS NOT tickets.staff_message_id ORDER BY message_id",
+                (ticket_id,),
+            )
+            found[ticket_id] = [int(row[0]) for row in rows]
+        return found
+
+    def tickets_of(self, user_id: int) -> list[Ticket]:
+        """Every ticket of the user still holding their data (what forget_user deletes)."""
+        rows = self._read(
+            "SELECT * FROM tickets WHERE user_hash = ? OR chat_id = ? ORDER BY id",
+            (self.user_hash(user_id), user_id),
+        )
+        return [_ticket(row) for row in rows]
+
+    def purge_expired(self, retention_days: int) -> int:
+        """Erase who asked what from tickets closed more than `retention_days` ago, and from
+        any ticket without a message for that long (closed then, too); their
+        dates and language stay, for the statistics. Returns how many."""
+        now = self._clock()
+        cutoff = _timestamp(now - timedelta(days=retention_days))
         with self._write() as db:
             rows = db.execute(
                 "UPDATE tickets SET user_hash = NULL, chat_id = NULL, user_name = NULL,"
-                " question = '', offered = '{}', draft = NULL"
-                " WHERE status = ? AND closed_at < ? AND chat_id IS NOT NULL RETURNING id",
-                (CLOSED, cutoff),
+                " question = '', offered = '{}', draft = NULL, status = ?,"
+                " closed_at = COALESCE(closed_at, ?), closed_by = COALESCE(closed_by, 'expired')"
+                " WHERE id IN (SELECT id FROM (" + _EXPIRED_SELECT + ")) RETURNING id",
+                (CLOSED, _timestamp(now), CLOSED, cutoff, cutoff),
             ).fetchall()
             db.executemany(
                 "DELETE FROM ticket_routes WHERE ticket_id = ?", [(row[0],) for row in rows]
             )
         if rows:
-            logger.info("tickets: erased the personal data of %d closed tickets", len(rows))
+            logger.info("tickets: erased the personal data of %d expired tickets", len(rows))
         return len(rows)
 
     # ----- statistics ------------------------------------------------------------------

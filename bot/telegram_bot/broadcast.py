@@ -348,6 +348,9 @@ class SubscriptionServices:
     # Chats that may follow a topic (a superset: checked in the store before use); spares
     # everyone else a database read on each message.
     maybe_subscribed: set[int] = field(default_factory=set)
+    # Private chats offered announcements after /start (in memory only; forgotten by
+    # /forget, and all at once when there are too many: some are then offered again).
+    offered: set[int] = field(default_factory=set)
     stop: asyncio.Event | None = None
     task: asyncio.Task[None] | None = None
 

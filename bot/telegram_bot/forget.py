@@ -63,5 +63,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except Exception:  # one store down must not keep the others from forgetting
             failed += 1
             logger.exception("/forget: one part could not be deleted")
+    # What handlers keep about the user in memory (python-telegram-bot's user_data) too.
+    context.application.drop_user_data(user.id)
     done = "forgotten" if not failed else "forget_incomplete"
     await message.reply_text(svc.dialog.locales.text(lang, done))

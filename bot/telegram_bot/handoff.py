@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from telegram import (
     BotCommand,
@@ -32,15 +32,16 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.config import HandoffSettings
 from bot.core.dialog import HANDOFF_ACTION, Dialog, Reply
-from bot.core.telegram_html import escape
+from bot.core.telegram_html import escape, shorten, split_message, without_format_controls
 from bot.storage.tickets import Blocked, LimitReached, Ticket, TicketStore
 from bot.telegram_bot.forget import add_forgetter
 from bot.telegram_bot.handlers import (
@@ -64,6 +65,8 @@ MAX_DRAFTS = 10_000
 # erases expired ones.
 SWEEP_SECONDS = 60.0
 TOPIC_NAME_CHARS = 120  # Telegram allows 128
+# The confirmation quotes the question inside one message (4,096 units): a longer one is cut.
+CONFIRM_QUESTION_CHARS = 3000
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,12 @@ class Handoff:
             _, dropped = self.drafts.popitem(last=False)
             if self.latest.get(dropped.user_id) not in self.drafts:
                 self.latest.pop(dropped.user_id, None)
+
+    def drop_draft(self, draft_id: str) -> None:
+        """The draft was sent or cancelled: neither it nor the user's pointer to it stays."""
+        draft = self.drafts.pop(draft_id, None)
+        if draft is not None and self.latest.get(draft.user_id) == draft_id:
+            del self.latest[draft.user_id]
 
     def forget_drafts(self, user_id: int) -> None:
         self.latest.pop(user_id, None)
@@ -140,10 +149,15 @@ def install(application: Any, store: TicketStore | None) -> None:
 
     async def forget_tickets(user_id: int) -> None:
         handoff.forget_drafts(user_id)
+        known = await asyncio.to_thread(store.tickets_of, user_id)
+        copies = await asyncio.to_thread(store.staff_messages, [t.id for t in known])
         withdrawn = await asyncio.to_thread(store.forget_user, user_id)
         await asyncio.to_thread(store.checkpoint)
         for ticket in withdrawn:
             await _tell_staff_withdrawn(application.bot, svc.dialog, ticket)
+            await _erase_in_staff_group(
+                application.bot, svc.dialog, ticket, copies.get(ticket.id, []), withdrawn=True
+            )
 
     add_forgetter(application, forget_tickets)
 
@@ -217,7 +231,8 @@ async def stop(application: Any) -> None:
 
 
 async def sweep(application: Any) -> None:
-    """Post unposted tickets, close idle ones (telling both sides), erase expired ones."""
+    """Post unposted tickets, close idle and long-unanswered ones (telling both sides),
+    erase expired ones."""
     from bot.telegram_bot import staff_group
 
     handoff = handoff_in(application.bot_data)
@@ -226,13 +241,41 @@ async def sweep(application: Any) -> None:
     svc = services_in(application.bot_data)
     store, bot = handoff.store, application.bot
     for ticket in await asyncio.to_thread(store.unposted):
-        await post_ticket(bot, svc.dialog, handoff, ticket)
+        if await post_ticket(bot, svc.dialog, handoff, ticket) == "refused":
+            await tell_user(bot, svc.dialog, handoff, ticket, "handoff_not_posted")
     idle = handoff.settings.idle_close_hours
     for ticket in await asyncio.to_thread(store.idle_tickets, timedelta(hours=idle)):
         if await asyncio.to_thread(store.close_ticket, ticket.id, "idle"):
             await tell_user(bot, svc.dialog, handoff, ticket, "handoff_closed_idle")
             await staff_group.after_close(bot, svc.dialog, ticket, "staff_closed_idle", hours=idle)
-    await asyncio.to_thread(store.purge_expired, handoff.settings.retention_days)
+    days = handoff.settings.unanswered_close_days
+    for ticket in await asyncio.to_thread(store.unanswered_tickets, timedelta(days=days)):
+        if await asyncio.to_thread(store.close_ticket, ticket.id, "unanswered"):
+            await tell_user(bot, svc.dialog, handoff, ticket, "handoff_closed_unanswered")
+            await staff_group.after_close(
+                bot, svc.dialog, ticket, "staff_closed_unanswered", days=days
+            )
+    await _purge_expired(bot, svc.dialog, store, handoff.settings.retention_days)
+
+
+async def _purge_expired(bot: Any, dialog: Dialog, store: TicketStore, days: int) -> None:
+    """Erase expired tickets, then what the staff group still shows of them: the card,
+    the topic's name and the copies of the user's messages."""
+    expired = await asyncio.to_thread(store.expired, days)
+    if not expired:
+        return
+    copies = await asyncio.to_thread(store.staff_messages, [t.id for t in expired])
+    await asyncio.to_thread(store.purge_expired, days)
+    lang = dialog.settings.default_language
+    for ticket in expired:
+        if ticket.staff_message_id is not None:
+            with contextlib.suppress(TelegramError):
+                await bot.edit_message_text(
+                    dialog.locales.text(lang, "staff_expired_card", ticket=str(ticket.id)),
+                    chat_id=ticket.staff_chat_id,
+                    message_id=ticket.staff_message_id,
+                )
+        await _erase_in_staff_group(bot, dialog, ticket, copies.get(ticket.id, []))
 
 
 # ----- what the user sees ---------------------------------------------------------------
@@ -307,7 +350,8 @@ async def _show_confirmation(
 ) -> None:
     dialog = services(context).dialog
     lang = draft.lang
-    text = user_text(dialog, lang, "handoff_confirm", question=html.escape(draft.question))
+    question = html.escape(shorten(draft.question, CONFIRM_QUESTION_CHARS))
+    text = user_text(dialog, lang, "handoff_confirm", question=question)
     markup = InlineKeyboardMarkup(
         [
             [
@@ -339,14 +383,21 @@ async def confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     user = query.from_user
     draft = handoff.drafts.get(draft_id)
     lang = draft.lang if draft is not None else user_language(update, svc)
-    if draft is None or draft.user_id != user.id:
+    # Only in the user's own private chat: staff replies go to the chat the ticket names.
+    chat = query.message.chat
+    if (
+        draft is None
+        or draft.user_id != user.id
+        or chat.type != ChatType.PRIVATE
+        or chat.id != user.id
+    ):
         note_outcome("handoff_expired")
         await query.answer(user_text(svc.dialog, lang, "handoff_expired"), show_alert=True)
         return
     await query.answer()
     if action == CANCEL:
         note_outcome("handoff_cancelled")
-        handoff.drafts.pop(draft_id, None)
+        handoff.drop_draft(draft_id)
         await query.edit_message_text(user_text(svc.dialog, lang, "handoff_cancelled"))
         return
     name = None
@@ -372,20 +423,21 @@ async def confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if isinstance(opened, Blocked):
         # Staff blocked this user: they are not told, and nothing reaches staff.
         note_outcome("handoff_blocked")
-        handoff.drafts.pop(draft_id, None)
+        handoff.drop_draft(draft_id)
         await query.edit_message_text(user_text(svc.dialog, lang, "handoff_received"))
         return
     ticket, created = opened
     note_outcome("handoff_opened" if created else "handoff_repeated")
-    handoff.drafts.pop(draft_id, None)
+    handoff.drop_draft(draft_id)
     if not created:
         return  # a second tap on "send": the first one has told the user already
     # The route first: once the user reads "reply to this message", the reply must work.
     await asyncio.to_thread(
         handoff.store.add_route, query.message.chat.id, query.message.message_id, ticket.id
     )
-    await post_ticket(context.bot, svc.dialog, handoff, ticket)
-    await query.edit_message_text(user_text(svc.dialog, lang, "handoff_received"))
+    posted = await post_ticket(context.bot, svc.dialog, handoff, ticket)
+    told = "handoff_not_posted" if posted == "refused" else "handoff_received"
+    await query.edit_message_text(user_text(svc.dialog, lang, told))
 
 
 def _limituser_text(dialog: Dialog, lang: str, limit: LimitReached, handoff: Handoff) -> str:
@@ -427,16 +479,21 @@ async def user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 # ----- shared with the staff side -----------------------------------------------------------
 
 
-async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket) -> bool:
-    """Put the ticket in the staff group (its own topic when topics are on) and note where;
-    False if the group refused (the sweeper tries again)."""
+Posted = Literal["posted", "later", "refused"]
+
+
+async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket) -> Posted:
+    """Put the ticket in the staff group (its own topic when topics are on) and note where.
+    "later" if the group could not take it now (the sweeper tries again); "refused" if it
+    never will (the ticket is closed: the caller tells the user)."""
     from bot.telegram_bot import staff_group
 
     store, chat_id = handoff.store, ticket.staff_chat_id
     thread = ticket.staff_thread_id
     try:
         if handoff.settings.forum_topics and thread is None:
-            name = f"#{ticket.id} {' '.join(ticket.question.split())}"[:TOPIC_NAME_CHARS]
+            shown = " ".join(without_format_controls(ticket.question).split())
+            name = f"#{ticket.id} {shown}"[:TOPIC_NAME_CHARS]
             topic = await bot.create_forum_topic(chat_id, name)
             thread = int(topic.message_thread_id)
             await asyncio.to_thread(store.set_staff_thread, ticket.id, thread)
@@ -445,11 +502,43 @@ async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket
             staff_group.card_text(dialog, ticket, topic=thread is not None),
             message_thread_id=thread,
         )
+    except BadRequest as error:
+        logger.error("could not post ticket #%d to the staff group: %s", ticket.id, error)
+        if not _for_good(error):
+            return "later"
+        await asyncio.to_thread(store.close_ticket, ticket.id, "refused")
+        return "refused"
     except TelegramError as error:
         logger.error("could not post ticket #%d to the staff group: %s", ticket.id, error)
-        return False
+        return "later"
     await asyncio.to_thread(store.set_staff_message, ticket.id, card.message_id)
-    return True
+    if staff_group.card_cuts_question(ticket):
+        await _post_whole_question(bot, handoff, ticket, thread, card.message_id)
+    return "posted"
+
+
+def _for_good(error: BadRequest) -> bool:
+    """Telegram will refuse this card however often it is sent."""
+    return "too long" in str(error).lower()
+
+
+async def _post_whole_question(
+    bot: Any, handoff: Handoff, ticket: Ticket, thread: int | None, card: int
+) -> None:
+    """The card showed the question cut: the whole of it, under the card."""
+    try:
+        for part in split_message(escape(without_format_controls(ticket.question))):
+            sent = await bot.send_message(
+                ticket.staff_chat_id,
+                part,
+                message_thread_id=thread,
+                reply_parameters=ReplyParameters(card) if thread is None else None,
+            )
+            await asyncio.to_thread(
+                handoff.store.add_route, ticket.staff_chat_id, sent.message_id, ticket.id
+            )
+    except TelegramError as error:
+        logger.warning("could not post the whole question of ticket #%d: %s", ticket.id, error)
 
 
 async def tell_user(
@@ -470,6 +559,29 @@ async def tell_user(
         logger.warning("could not tell the user of ticket #%d: %s", ticket.id, error)
         return None
     return sent
+
+
+async def _erase_in_staff_group(
+    bot: Any, dialog: Dialog, ticket: Ticket, copies: list[int], *, withdrawn: bool = False
+) -> None:
+    """The topic no longer names the question, and the user's copied messages go (best
+    effort: a bot that is not an admin may not delete old messages; staff can)."""
+    if ticket.staff_thread_id is not None:
+        lang = dialog.settings.default_language
+        key = "staff_topic_withdrawn" if withdrawn else "staff_topic_expired"
+        try:
+            await bot.edit_forum_topic(
+                ticket.staff_chat_id,
+                ticket.staff_thread_id,
+                name=dialog.locales.text(lang, key, ticket=str(ticket.id)),
+            )
+        except TelegramError as error:
+            logger.warning("could not rename the topic of ticket #%d: %s", ticket.id, error)
+    for message_id in copies:
+        try:
+            await bot.delete_message(ticket.staff_chat_id, message_id)
+        except TelegramError as error:
+            logger.warning("could not delete a message of ticket #%d: %s", ticket.id, error)
 
 
 async def _tell_staff_withdrawn(bot: Any, dialog: Dialog, ticket: Ticket) -> None:

@@ -44,9 +44,11 @@ LEARNING_KEY = "learning"
 SKIPPED_KEY = "learn_skipped"
 # "e:<entry>:<question id>": a "did you mean" pick; "lr:<a|r|s>:<id>" and "lr:u" /learn's
 # buttons; "lt:v:<ticket>:<entry>" and "lt:d:<ticket>" a ticket's buttons.
-CHOICE_PATTERN = r"^e:[^:]+:[^:]+\Z"
+# The question id is the log's (URL-safe base64 of a few bytes): anything else is forged.
+CHOICE_PATTERN = r"^e:[^:]+:[A-Za-z0-9_-]{1,32}\Z"
 DIFF_CHARS = 2500
 TICKET_ENTRIES = 3
+ROW_ID_DIGITS = 18
 
 
 @dataclass
@@ -305,7 +307,7 @@ async def offer_ticket_learning(
     lang = svc.dialog.settings.default_language
     knowledge = svc.knowledge.current.knowledge
     rows = []
-    for entry_id, _score in ticket.offered.get("candidates", [])[:TICKET_ENTRIES]:
+    for entry_id, _score in _offered(ticket):
         entry = knowledge.entry(str(entry_id))
         if entry is not None:
             label = _t(svc, lang, "learn_ticket_variant", entry=entry.title(lang))
@@ -323,9 +325,26 @@ async def offer_ticket_learning(
     )
 
 
+def _offered(ticket: Ticket) -> list[tuple[Any, Any]]:
+    found = ticket.offered.get("candidates", [])
+    if not isinstance(found, list):
+        return []
+    return [
+        tuple(pair)
+        for pair in found[:TICKET_ENTRIES]
+        if isinstance(pair, (list, tuple)) and len(pair) == 2
+    ]
+
+
+def is_row_id(text: str) -> bool:
+    """A database id in button data: ASCII digits that fit SQLite's 64-bit integer."""
+    return text.isascii() and text.isdigit() and len(text) <= ROW_ID_DIGITS
+
+
 async def ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Add as a variant of <entry>" or "Draft a new entry", pressed in the staff group."""
     from bot.telegram_bot.handoff import handoff_in
+    from bot.telegram_bot.staff_group import is_current_member
 
     svc = services(context)
     query = update.callback_query
@@ -343,16 +362,29 @@ async def ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     ):
         await query.answer()
         return
+    # The buttons write into faq/: a past member or a viewer of a public group may not.
+    if query.from_user.id not in svc.dialog.settings.telegram.admin_ids and not (
+        await is_current_member(context.bot, handoff, query.from_user)
+    ):
+        note_outcome("staff_group_ignored")
+        await query.answer()
+        return
     lang = svc.dialog.settings.default_language
     parts = (query.data or "").split(":")
     ticket = (
         await asyncio.to_thread(handoff.store.ticket, int(parts[2]))
-        if len(parts) >= 3 and parts[2].isdigit()
+        if len(parts) >= 3 and is_row_id(parts[2])
         else None
     )
     note_outcome("staff_learn_ticket")
     if ticket is None or not ticket.question:
         await query.answer(callback_answer(_t(svc, lang, "learn_ticket_gone")), show_alert=True)
+        return
+    offered = {str(entry_id) for entry_id, _ in _offered(ticket)}
+    if parts[1] not in ("v", "d") or (
+        parts[1] == "v" and (len(parts) != 4 or parts[3] not in offered)
+    ):
+        await query.answer()  # forged: only the entries the bot offered have buttons
         return
     text = clean_question_text(ticket.question)
     if has_personal_data(text):

@@ -21,13 +21,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Message, ReplyParameters, Update
+from telegram import Message, ReplyParameters, Update, User
 from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, MessageHandler, filters
 
 from bot.core.dialog import Dialog
-from bot.core.telegram_html import escape
+from bot.core.telegram_html import escape, shorten, without_format_controls
 from bot.storage.tickets import Ticket
 from bot.telegram_bot import learn_handlers
 from bot.telegram_bot.handlers import note_outcome, services
@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 # Membership is asked of Telegram once per person per few minutes, not on every message.
 MEMBERSHIP_SECONDS = 300.0
+# A card is one message (4,096 units): the question and the name are cut to leave room for
+# the rest; a longer question follows the card in full, split over several messages.
+CARD_QUESTION_CHARS = 3000
+NAME_CHARS = 100
 MAX_MEMBERS_CACHED = 1000
 MEMBER_STATUSES = {
     ChatMemberStatus.OWNER,
@@ -94,7 +98,11 @@ async def _from_a_member(bot: Any, handoff: Handoff, message: Message) -> bool:
     """A person who is a member of the group now (or an anonymous admin of it)."""
     if message.sender_chat is not None:
         return message.sender_chat.id == message.chat.id  # an admin writing as the group
-    sender = message.from_user
+    return await is_current_member(bot, handoff, message.from_user)
+
+
+async def is_current_member(bot: Any, handoff: Handoff, sender: User | None) -> bool:
+    """`sender` is a person who is a member of the staff group now (cached for a while)."""
     if sender is None or sender.is_bot:
         return False
     membership = handoff.membership
@@ -103,7 +111,7 @@ async def _from_a_member(bot: Any, handoff: Handoff, message: Message) -> bool:
     if known is not None and known[1] > now:
         return known[0]
     try:
-        member = await bot.get_chat_member(message.chat.id, sender.id)
+        member = await bot.get_chat_member(handoff.settings.staff_chat_id, sender.id)
     except TelegramError as error:
         logger.warning("could not check a staff-group member: %s", error)
         return False
@@ -245,10 +253,12 @@ _COMMANDS: dict[str, _Command] = {
 
 def card_text(dialog: Dialog, ticket: Ticket, *, topic: bool) -> str:
     """The ticket as staff see it: number, language, sender (with consent), question and
-    what the bot had offered with its scores."""
+    what the bot had offered with its scores. The question and name are cut so the card
+    fits one message (post_ticket then sends the whole question separately)."""
     lang = dialog.settings.default_language
     if ticket.user_name:
-        sender = dialog.locales.text(lang, "staff_sender_named", name=escape(ticket.user_name))
+        name = escape(shorten(without_format_controls(ticket.user_name), NAME_CHARS))
+        sender = dialog.locales.text(lang, "staff_sender_named", name=name)
     else:
         sender = dialog.locales.text(lang, "staff_sender_anonymous")
     candidates = ", ".join(
@@ -270,10 +280,17 @@ def card_text(dialog: Dialog, ticket: Ticket, *, topic: bool) -> str:
         ticket=str(ticket.id),
         language=html.escape(ticket.lang),
         sender=sender,
-        question=html.escape(ticket.question),
+        question=html.escape(
+            shorten(without_format_controls(ticket.question), CARD_QUESTION_CHARS)
+        ),
         offered=offered,
         howto=dialog.locales.text(lang, "staff_howto_topic" if topic else "staff_howto_reply"),
     )
+
+
+def card_cuts_question(ticket: Ticket) -> bool:
+    shown = without_format_controls(ticket.question)
+    return shorten(shown, CARD_QUESTION_CHARS) != shown
 
 
 def _to_card(ticket: Ticket, reply_to: int | None = None) -> ReplyParameters | None:

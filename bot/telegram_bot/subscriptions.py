@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 OFFER_GROUP = 10
 LANGUAGE_GROUP = 11
 STOP_WITHIN_SECONDS = 10.0
-OFFERED_KEY = "subscriptions_offered"
+MAX_OFFERS_REMEMBERED = 100_000
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 Handler = BaseHandler[Update, ContextTypes.DEFAULT_TYPE, Any]
@@ -87,6 +87,7 @@ def install(
         # /forget comes from a private chat, whose id is the user's.
         await asyncio.to_thread(subs.store.forget, user_id)
         subs.maybe_subscribed.discard(user_id)
+        subs.offered.discard(user_id)
 
     forget.add_forgetter(application, forget_subscriptions)
 
@@ -252,10 +253,12 @@ async def offer_after_welcome(update: Update, context: ContextTypes.DEFAULT_TYPE
     message = update.effective_message
     if message is None or context.args:  # a deep link to an answer: no offer in the way
         return
-    offered = context.user_data if context.user_data is not None else {}
-    if offered.get(OFFERED_KEY) or await asyncio.to_thread(subs.store.topics_of, message.chat_id):
+    chat_id = message.chat_id
+    if chat_id in subs.offered or bool(await asyncio.to_thread(subs.store.topics_of, chat_id)):
         return
-    offered[OFFERED_KEY] = True
+    if len(subs.offered) >= MAX_OFFERS_REMEMBERED:
+        subs.offered.clear()
+    subs.offered.add(chat_id)
     lang = language_of_user(update, svc)
     locales = svc.dialog.locales
     button = InlineKeyboardButton(

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.telegram_html import MESSAGE_LIMIT, html_problems, html_to_plain, split_message
+from bot.core.telegram_html import (
+    MESSAGE_LIMIT,
+    html_problems,
+    html_to_plain,
+    shorten,
+    split_message,
+    without_format_controls,
+)
 
 
 def words(text: str) -> list[str]:
@@ -50,3 +57,17 @@ def test_the_cut_falls_between_paragraphs_when_there_are_some() -> None:
 def test_tags_open_at_a_cut_are_closed_and_opened_again() -> None:
     parts = split_message("<b>" + "bold " * 1000 + "</b>", limit=1000)
     assert all(part.startswith("<b>") and part.endswith("</b>") for part in parts)
+
+
+def test_shorten_cuts_user_text_to_telegram_units_and_marks_the_cut() -> None:
+    assert shorten("short", 10) == "short"
+    cut = shorten("😀" * 10, 9)  # each emoji counts two units in Telegram's limit
+    assert cut == "😀" * 4 + "…"
+    assert len(cut.encode("utf-16-le")) // 2 <= 9
+
+
+def test_bidi_overrides_and_zero_width_characters_are_removed_from_user_text() -> None:
+    spoof = "Arben \u202e)nimda_ycnega@(\u202c\u200b\u2066x\u2069\ufeff"
+    assert without_format_controls(spoof) == "Arben )nimda_ycnega@(x"
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # an emoji sequence stays whole
+    assert without_format_controls(family) == family

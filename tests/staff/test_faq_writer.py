@@ -6,6 +6,7 @@ import difflib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.config import Settings
 from bot.core.knowledge_state import build_knowledge
@@ -85,6 +86,15 @@ def test_a_quote_in_the_question_is_escaped_as_its_neighbour_is_quoted() -> None
     after = with_variant(text, "deadline-projects", "en", "what's the project's deadline")
 
     assert added_lines(text, after) == ["              - 'what''s the project''s deadline'\n"]
+
+
+@pytest.mark.parametrize("word", ["yes", "no", "on", "off", "123"])
+def test_a_question_yaml_would_read_as_a_boolean_or_number_is_quoted(word: str) -> None:
+    after = with_variant(ODD_FILE, "deadline-projects", "en", word)
+
+    assert added_lines(ODD_FILE, after) == [f'              - "{word}"\n']
+    loaded = yaml.safe_load(after)
+    assert loaded["entries"][0]["questions"]["en"][-1] == word
 
 
 def test_an_unknown_entry_is_refused() -> None:

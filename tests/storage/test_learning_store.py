@@ -58,3 +58,27 @@ def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
         db.execute("INSERT INTO learning_schema_version (version) VALUES (99)")
     with pytest.raises(LearningStoreError, match="newer than this bot understands"):
         LearningStore(path)
+
+
+def test_picks_go_once_their_question_has_left_the_log_or_was_never_in_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "questions.sqlite3"
+    now = [datetime(2026, 12, 1, 12, tzinfo=UTC)]
+    with (
+        QuestionLog(path, key=b"k" * 32) as log,
+        LearningStore(path, clock=lambda: now[0]) as store,
+    ):
+        asked = log.record_question("grant deadline", user_id=42, lang="en", outcome="suggest")
+        assert log.flush()
+        store.record_choice(asked, "deadline-projects")
+        store.record_choice("forged-id", "deadline-projects")  # no such question
+        since = now[0] - timedelta(days=30)
+        assert set(store.choices(since)) == {asked, "forged-id"}  # a fresh pick stays
+        now[0] += timedelta(days=2)
+        store.record_choice("later", "deadline-projects")
+        assert set(store.choices(since)) == {asked, "later"}
+        log.forget_user(42)  # /forget (or the retention period) takes the question
+        now[0] += timedelta(days=2)
+        store.record_choice("latest", "deadline-projects")
+        assert set(store.choices(since)) == {"latest"}

@@ -119,6 +119,14 @@ def test_identity_tax_and_bank_numbers_are_masked(typed: str) -> None:
     assert not any(char.isdigit() for char in clean_question_text(typed).replace("al47", ""))
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["arben\uff20gmail\uff0ecom", "ａｒｂｅｎ＠ｇｍａｉｌ．ｃｏｍ", "arben\ufe6bgmail.com"],
+)
+def test_full_width_and_small_form_e_mail_addresses_are_masked(typed: str) -> None:
+    assert clean_question_text(f"write to {typed} please") == "write to <email> please"
+
+
 def test_years_dates_and_amounts_stay_readable_for_reports() -> None:
     assert (
         clean_question_text("Grants 2023 2024: deadline 12.03.2024, up to 1 000 000 lekë?")

@@ -145,6 +145,22 @@ def test_forget_removes_the_subscriptions_and_the_place_in_pending_announcements
     assert store.counts(job).total == 1
 
 
+def test_forget_leaves_the_chat_id_in_no_file_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "questions.sqlite3"
+    chat = 987654321
+    with SubscriptionStore(path) as opened:
+        opened.subscribe(chat, "calls", "en")
+        with sqlite3.connect(path) as other:  # another store's checkpoint, as in the bot
+            other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        opened.forget(chat)
+        wal = path.with_name(path.name + "-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+        main_alone = tmp_path / "main-alone.sqlite3"
+        main_alone.write_bytes(path.read_bytes())
+        with sqlite3.connect(main_alone) as copy:
+            assert copy.execute("SELECT * FROM subscribers").fetchall() == []
+
+
 def test_the_language_follows_the_user(store: SubscriptionStore) -> None:
     store.subscribe(1, "calls", "sq")
     store.set_language(1, "en")

@@ -188,6 +188,10 @@ def test_retention_erases_who_asked_what_but_keeps_the_numbers(
     kept = opened(open_ticket(store, user_id=8))
     clock.advance(days=29)
     assert store.purge_expired(30) == 0
+    store.note_user_message(kept.id)
+    kept_now = store.ticket(kept.id)
+    assert kept_now is not None
+    kept = kept_now
     clock.advance(days=2)
     assert store.purge_expired(30) == 1
     erased = store.ticket(ticket.id)
@@ -315,3 +319,28 @@ def test_routes_survive_kill_9_in_the_middle_of_writing(path: Path) -> None:
                 "SELECT COUNT(*) FROM ticket_routes WHERE ticket_id NOT IN (SELECT id FROM tickets)"
             ).fetchone()
             assert orphans == (0,)
+
+
+def test_a_ticket_staff_never_answer_closes_and_is_erased_after_the_retention_period(
+    store: TicketStore, clock: Clock
+) -> None:
+    waiting = opened(open_ticket(store, user_name="Arben Hoxha"))
+    answered = opened(open_ticket(store, user_id=8))
+    store.note_staff_reply(answered.id)
+    clock.advance(days=13)
+    assert store.unanswered_tickets(timedelta(days=14)) == []
+    clock.advance(days=2)
+    assert [t.id for t in store.unanswered_tickets(timedelta(days=14))] == [waiting.id]
+    # Never closed (say the bot was stopped): retention erases it all the same, by its
+    # last message, and the user is no longer held at the open limit.
+    clock.advance(days=20)
+    assert store.purge_expired(30) == 2
+    erased = store.ticket(waiting.id)
+    assert erased is not None
+    assert (erased.status, erased.chat_id, erased.user_name, erased.question) == (
+        "closed",
+        None,
+        None,
+        "",
+    )
+    assert store.open_tickets_of(7) == []

@@ -8,6 +8,7 @@ the rest).
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -313,3 +314,69 @@ async def test_a_staff_reply_to_a_ticket_offers_to_teach_the_bot_its_question(
     if kind == "draft":
         drafted = (settings.faq_dir / "drafts" / "new-entries.yaml").read_text()
         assert '"can i get a job at ascs"' in drafted
+
+
+# The lt: buttons write into faq/: only a current member of the staff group may press them,
+# only for an entry the bot offered for that ticket; forged data is answered, not raised on.
+
+
+def faq_files(settings: Settings) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(settings.faq_dir.rglob("*.yaml"))}
+
+
+async def answered(api: FakeBotApi, count: int) -> None:
+    await api.wait_for("answerCallbackQuery", count)
+
+
+async def test_only_current_staff_members_can_add_a_ticket_question_to_the_faq(
+    settings: Settings,
+    log: QuestionLog,
+    store: LearningStore,
+    updates: UpdateFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.telegram_bot.test_handoff import (
+        STAFF,
+        STAFF_GROUP,
+        STRANGER,
+        handoff_settings,
+        store_for,
+    )
+    from tests.telegram_bot.test_handoff import running_bot as handoff_bot
+
+    caplog.set_level(logging.ERROR)
+    async with FakeBotApiServer() as server:
+        api = server.api
+        api.members[STAFF_GROUP] = {STAFF["id"]: "member", STRANGER["id"]: "left"}
+        api.forums.add(STAFF_GROUP)
+        live = handoff_settings(settings, server)
+        with store_for(live) as tickets:
+            async with handoff_bot(live, tickets, question_log=log, learning=store):
+                prompt = await ticket_answered_by_staff(
+                    api, updates, "When do grants close?", CITIZENS[0]
+                )
+                offered = actions(prompt.params)
+                assert "lt:v:1:deadline-projects" in offered
+                assert "lt:v:1:doc-0" not in offered
+                before = faq_files(settings)
+                edits = len(api.calls_of("editMessageText"))
+                presses = [
+                    ("lt:v:1:deadline-projects", STRANGER),  # offered, but not a member
+                    ("lt:d:1", STRANGER),
+                    ("lt:v:1:doc-0", STAFF),  # a member, but never offered
+                    ("lt:d:\u00b2", STAFF),  # a non-ASCII digit
+                    ("lt:d:" + "9" * 59, STAFF),  # too large for SQLite
+                    ("lt:v:1", STAFF),
+                ]
+                for count, (data, sender) in enumerate(presses, start=1):
+                    api.add_update(updates.callback(data, on=prompt.result, sender=sender))
+                    await answered(api, count)
+                assert faq_files(settings) == before
+                assert len(api.calls_of("editMessageText")) == edits
+                # the offered entry, pressed by a member, still works
+                api.add_update(
+                    updates.callback("lt:v:1:deadline-projects", on=prompt.result, sender=STAFF)
+                )
+                await api.wait_for("editMessageText", edits + 1)
+                assert faq_files(settings) != before
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.core.dialog import Dialog
 from bot.core.knowledge_state import KnowledgeHolder
 from bot.storage.subscriptions import SubscriptionStore
+from bot.telegram_bot.broadcast import subscription_services
 from tests.fake_bot_api import FakeBotApi, FakeBotApiServer, UpdateFactory, actions, keyboard, user
 from tests.telegram_bot.subscription_helpers import (
     button_message,
@@ -199,3 +200,23 @@ async def test_announcements_follow_the_language_the_user_chooses(
         api.add_update(updates.callback("l:en", on=menu.result, sender=ALBANIAN))
         await wait_until(lambda: store.language_of(chat) == "en")
     assert store.topics_of(chat) == {"calls"}
+
+
+async def test_forget_also_forgets_that_the_user_was_offered_announcements(
+    settings: Settings,
+    knowledge: tuple[Dialog, KnowledgeHolder],
+    server: FakeBotApiServer,
+    store: SubscriptionStore,
+    updates: UpdateFactory,
+) -> None:
+    api, chat = server.api, ENGLISH["id"]
+    async with running_bot(settings, knowledge, server, store) as application:
+        subs = subscription_services(application.bot_data)
+        assert subs is not None
+        api.add_update(updates.command("/start", sender=ENGLISH))
+        await button_message(api, chat, "s:menu")
+        assert chat in subs.offered
+        api.add_update(updates.command("/forget", sender=ENGLISH))
+        await wait_until(lambda: len(messages_to(api, chat)) >= 3)
+        assert chat not in subs.offered
+        assert not application.user_data.get(chat)
