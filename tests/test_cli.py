@@ -90,6 +90,27 @@ def test_lint_explains_a_broken_file_and_fails(config: Path, tmp_path: Path) -> 
     assert "[office-address]" in err
 
 
+def test_lint_refuses_a_language_key_that_config_does_not_have(
+    config: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "faq" / "contact.yaml"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    # The first entry's English answer, with its key mistyped.
+    start = lines.index("    answer:")
+    typo = next(n for n in range(start, len(lines)) if lines[n].startswith("      en:"))
+    lines[typo] = lines[typo].replace("en:", "eb:", 1)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    code, out, err = run("--config", str(config), "lint")
+    assert code == 1, out
+    problem = next(line for line in err.splitlines() if "'eb'" in line)
+    assert f"faq/contact.yaml:{typo + 1}:" in problem
+    assert "error" in problem
+    assert "[office-address]" in problem
+    assert "(sq, en)" in problem
+    # Not buried under warnings about every other entry lacking 'eb'.
+    assert "'eb'" not in err.replace(problem, "")
+
+
 def test_lint_warns_about_confusable_and_lost_variants(config: Path, tmp_path: Path) -> None:
     write_faq(
         tmp_path / "faq",

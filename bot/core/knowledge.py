@@ -149,11 +149,13 @@ def load_knowledge_base(
     placeholders: PlaceholderValues | None = None,
     link_names: frozenset[str] | None = None,
     time_zone: tzinfo = UTC,
+    languages: Sequence[str] | None = None,
 ) -> KnowledgeBase:
     """Load every faq/*.yaml file in `directory`.
 
     `placeholders` gives, per language, the values answers may name as {name}; `link_names`
-    the links in config.yaml; `time_zone` the agency's, in which an `expires:` day ends.
+    the links in config.yaml; `time_zone` the agency's, in which an `expires:` day ends;
+    `languages` the languages of config.yaml (any other language key is an error).
     Raises KnowledgeBaseError listing every error found.
     """
     folder = Path(directory)
@@ -175,7 +177,9 @@ def load_knowledge_base(
     glossary_path = folder / SYNONYMS_FILE
     glossary, glossary_problems = load_glossary(glossary_path, display_name(glossary_path, folder))
     try:
-        knowledge = _assemble(parsed, str(folder), placeholders or {}, link_names, time_zone)
+        knowledge = _assemble(
+            parsed, str(folder), placeholders or {}, link_names, time_zone, languages
+        )
     except KnowledgeBaseError as error:
         raise KnowledgeBaseError(sorted([*error.problems, *glossary_problems])) from None
     problems = sorted([*knowledge.warnings, *glossary_problems])
@@ -501,6 +505,7 @@ def _assemble(
     placeholders: PlaceholderValues,
     link_names: frozenset[str] | None,
     time_zone: tzinfo,
+    languages: Sequence[str] | None = None,
 ) -> KnowledgeBase:
     problems: list[Problem] = []
     for parsed in parsed_files:
@@ -539,8 +544,10 @@ def _assemble(
                 )
                 continue
             first_seen[entry_id] = (parsed.name, line)
+            problems.extend(_unknown_languages(parsed, index, raw, languages))
             for lang in [*raw["questions"], *raw["answer"]]:
-                if lang not in all_languages:
+                # A mistyped key is one error above, not a warning on every other entry.
+                if lang not in all_languages and (languages is None or lang in languages):
                     all_languages.append(lang)
             answers: dict[str, dict[str, str]] = {}
             for key in ("answer", "answer_until_link_set"):
@@ -663,6 +670,28 @@ def _assemble(
         warnings=tuple(sorted(problems)),
         source=source,
     )
+
+
+def _unknown_languages(
+    parsed: _ParsedFile, index: int, raw: Mapping[str, Any], languages: Sequence[str] | None
+) -> list[Problem]:
+    """A language key that config.yaml does not list: a typo (eb: for en:) would otherwise
+    leave the entry without that language, and its users with the other one's answer."""
+    if languages is None:
+        return []
+    known = ", ".join(languages)
+    return [
+        Problem(
+            parsed.name,
+            _line_of(parsed.root, ["entries", index, key, lang], key=True),
+            f"{key}: {lang!r} is not one of the languages in config.yaml ({known}); "
+            "check the spelling of the key",
+            raw["id"],
+        )
+        for key in ("questions", "answer", "answer_until_link_set")
+        for lang in raw.get(key) or {}
+        if lang not in languages
+    ]
 
 
 def _end_of_day(day: date | None, time_zone: tzinfo) -> datetime | None:
