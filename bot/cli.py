@@ -24,6 +24,7 @@ from bot.core.knowledge import KnowledgeBaseError
 from bot.core.locales import LocaleError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C (128 + SIGINT)
 # Telegram usernames: 5-32 characters a-z, 0-9 and _, starting with a letter; a bot's ends
 # in "bot" (any case).
 BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]")
@@ -150,6 +151,9 @@ def main(
         return EXIT_PROBLEMS
     except BrokenPipeError:  # `python -m bot ask ... | head`
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C: end the line the user was typing on, no traceback
+        print(file=stderr)
+        return EXIT_INTERRUPTED
 
 
 def _print_problems(error: KnowledgeBaseError, stream: TextIO) -> None:

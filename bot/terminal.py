@@ -9,6 +9,8 @@ from typing import TextIO
 from bot.core.dialog import Button, Dialog, Reply
 from bot.core.telegram_html import html_to_plain
 
+EXIT_INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C (128 + SIGINT)
+
 # A button's number: ASCII digits only (str.isdigit() also takes '²', which int() refuses).
 _BUTTON_NUMBER = re.compile(r"[0-9]{1,6}")
 
@@ -78,8 +80,16 @@ def run_chat(
     while True:
         if interactive:
             print("> ", end="", file=stdout, flush=True)
-        line = stdin.readline()
+        try:
+            line = stdin.readline()
+        except KeyboardInterrupt:
+            # Ctrl-C: leave as a chat would, not with a traceback.
+            print(file=stdout)
+            print(dialog.locales.text(current_lang, "chat_goodbye"), file=stdout)
+            return EXIT_INTERRUPTED
         if not line:
+            if interactive:  # Ctrl-D: the shell's prompt starts on a line of its own
+                print(file=stdout)
             return 0
         text = line.strip()
         if text in ("/quit", "/exit"):

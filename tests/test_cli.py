@@ -315,3 +315,64 @@ def test_links_refuses_what_is_not_a_bots_username(config: Path, username: str) 
     assert code == 2
     assert out == ""
     assert "is not a bot's Telegram username" in err
+
+
+class KeyboardStdin(io.StringIO):
+    """A terminal: the user types `typed`, then presses Ctrl-C (or Ctrl-D, the end)."""
+
+    def __init__(self, typed: str = "", *, interrupt: bool = True) -> None:
+        super().__init__(typed)
+        self.interrupt = interrupt
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, size: int | None = -1) -> str:
+        line = super().readline()
+        if not line and self.interrupt:
+            raise KeyboardInterrupt
+        return line
+
+    def __next__(self) -> str:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+def run_on_keyboard(stdin: KeyboardStdin, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = main(list(argv), stdin=stdin, stdout=out, stderr=err)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped: the user sees a Python traceback")
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("command", ["chat", "run"])
+def test_ctrl_c_in_the_chat_says_goodbye_and_exits_130(
+    config: Path, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    stdin = KeyboardStdin("/language\n2\nwhere is your office\n")
+    code, out, _ = run_on_keyboard(stdin, "--config", str(config), command)
+    assert code == 130
+    assert "Our office is at" in out
+    assert out.endswith("> \nGoodbye!\n")
+
+
+def test_ctrl_c_while_ask_waits_for_questions_exits_130_quietly(config: Path) -> None:
+    stdin = KeyboardStdin("office address\n")
+    code, out, err = run_on_keyboard(stdin, "--config", str(config), "ask")
+    assert code == 130
+    assert "Our office is at" in out
+    assert "Traceback" not in err
+
+
+def test_ctrl_d_in_the_chat_ends_the_line_so_the_shell_prompt_starts_on_its_own(
+    config: Path,
+) -> None:
+    stdin = KeyboardStdin("office address\n", interrupt=False)
+    code, out, _ = run_on_keyboard(stdin, "--config", str(config), "chat")
+    assert code == 0
+    assert out.endswith("> \n")
