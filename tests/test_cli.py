@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import TextIO, cast
 
 import pytest
 import yaml
@@ -317,21 +318,24 @@ def test_links_refuses_what_is_not_a_bots_username(config: Path, username: str) 
     assert "is not a bot's Telegram username" in err
 
 
-class KeyboardStdin(io.StringIO):
+class KeyboardStdin:
     """A terminal: the user types `typed`, then presses Ctrl-C (or Ctrl-D, the end)."""
 
     def __init__(self, typed: str = "", *, interrupt: bool = True) -> None:
-        super().__init__(typed)
+        self.lines = io.StringIO(typed)
         self.interrupt = interrupt
 
     def isatty(self) -> bool:
         return True
 
-    def readline(self, size: int | None = -1) -> str:
-        line = super().readline()
+    def readline(self) -> str:
+        line = self.lines.readline()
         if not line and self.interrupt:
             raise KeyboardInterrupt
         return line
+
+    def __iter__(self) -> KeyboardStdin:
+        return self
 
     def __next__(self) -> str:
         line = self.readline()
@@ -343,7 +347,7 @@ class KeyboardStdin(io.StringIO):
 def run_on_keyboard(stdin: KeyboardStdin, *argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     try:
-        code = main(list(argv), stdin=stdin, stdout=out, stderr=err)
+        code = main(list(argv), stdin=cast(TextIO, stdin), stdout=out, stderr=err)
     except KeyboardInterrupt:
         pytest.fail("Ctrl-C escaped: the user sees a Python traceback")
     return code, out.getvalue(), err.getvalue()
