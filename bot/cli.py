@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import re
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.config import ConfigError, Settings, bot_token, load_settings
 from bot.core.assembly import build_dialog
 from bot.core.dialog import Dialog, Reply
 from bot.core.knowledge import KnowledgeBaseError
+from bot.core.knowledge_state import LoadedKnowledge
 from bot.core.locales import LocaleError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -397,13 +399,30 @@ def _learn(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
     from bot.core.knowledge_state import build_knowledge
+
+    faq_dir = args.faq or settings.faq_dir
+    loaded = build_knowledge(settings, faq_dir)
+    try:
+        return _learn_with_log(args, settings, loaded, faq_dir, stdout, stderr)
+    except sqlite3.DatabaseError as error:  # the log's path names something else
+        path = settings.question_log_path
+        print(f"learn: cannot read the question log {path}: {error}", file=stderr)
+        return EXIT_PROBLEMS
+
+
+def _learn_with_log(
+    args: argparse.Namespace,
+    settings: Settings,
+    loaded: LoadedKnowledge,
+    faq_dir: Path,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
     from bot.staff.learning_desk import LearnError, LearningDesk
     from bot.staff.learning_view import suggestions_json, suggestions_table
     from bot.storage.learning_store import LearningStore
     from bot.storage.question_log import QuestionLog
 
-    faq_dir = args.faq or settings.faq_dir
-    loaded = build_knowledge(settings, faq_dir)
     with (
         QuestionLog.from_settings(settings) as log,
         LearningStore(settings.question_log_path) as store,

@@ -380,3 +380,26 @@ def test_ctrl_d_in_the_chat_ends_the_line_so_the_shell_prompt_starts_on_its_own(
     code, out, _ = run_on_keyboard(stdin, "--config", str(config), "chat")
     assert code == 0
     assert out.endswith("> \n")
+
+
+# ----- staff mistakes get a clear line, not a traceback -----------------------------------------
+
+
+@pytest.mark.parametrize("period", ["99999999d", "999999999999999999999w", "5000000h"])
+def test_report_since_a_period_too_long_is_a_clear_error(config: Path, period: str) -> None:
+    (config.parent / "questions.sqlite3").write_bytes(b"")  # a log exists
+    code, _, err = run("--config", str(config), "report", "--since", period)
+    assert code == 2
+    assert err.startswith(f"--since: {period!r} is too long")
+    assert "Traceback" not in err
+
+
+def test_learn_on_a_file_that_is_not_a_database_says_so_in_one_line(config: Path) -> None:
+    log = config.parent / "questions.sqlite3"
+    log.write_text("these are my notes, not a database\n" * 200, encoding="utf-8")
+    code, out, err = run("--config", str(config), "learn")
+    assert code == 1, out
+    assert err.count("\n") == 1
+    assert str(log) in err
+    assert "not a database" in err
+    assert log.read_text(encoding="utf-8").startswith("these are my notes")  # nothing lost
