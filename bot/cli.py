@@ -138,6 +138,7 @@ def main(
     if args.command is None:
         parser.print_help(stdout)
         return EXIT_USAGE
+    settings: Settings | None = None
     try:
         settings = load_settings(args.config)
         handler = _COMMANDS[args.command]
@@ -150,6 +151,8 @@ def main(
         return EXIT_USAGE
     except KnowledgeBaseError as error:
         _print_problems(error, stderr)
+        if settings is not None:
+            _explain_missing_faq_folder(error, settings, getattr(args, "faq", None), stderr)
         return EXIT_PROBLEMS
     except BrokenPipeError:  # `python -m bot ask ... | head`
         return EXIT_OK
@@ -166,6 +169,25 @@ def _print_problems(error: KnowledgeBaseError, stream: TextIO) -> None:
     )
     for problem in error.problems:
         print(f"  {problem}", file=stream)
+
+
+def _explain_missing_faq_folder(
+    error: KnowledgeBaseError, settings: Settings, faq_option: Path | None, stream: TextIO
+) -> None:
+    """A config.yaml copied elsewhere still names faq/ relative to its own folder: say so."""
+    missing = any(p.file == str(settings.faq_dir) and p.line == 0 for p in error.problems)
+    if (
+        faq_option is not None
+        or settings.source is None
+        or settings.faq_dir.is_dir()
+        or not missing
+    ):
+        return
+    print(
+        f"  paths.faq in {settings.source} is relative to the folder {settings.source.parent}; "
+        "write the FAQ folder's full path there, or use --faq DIR",
+        file=stream,
+    )
 
 
 def _dialog(args: argparse.Namespace, settings: Settings) -> Dialog:

@@ -403,3 +403,16 @@ def test_learn_on_a_file_that_is_not_a_database_says_so_in_one_line(config: Path
     assert str(log) in err
     assert "not a database" in err
     assert log.read_text(encoding="utf-8").startswith("these are my notes")  # nothing lost
+
+
+def test_a_copied_config_whose_faq_folder_is_missing_says_the_path_is_relative_to_it(
+    tmp_path: Path,
+) -> None:
+    project = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "elsewhere" / "config.yaml"
+    copy.parent.mkdir()
+    copy.write_text((project / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    code, _, err = run("--config", str(copy), "ask", "x")
+    assert code == 1
+    assert f"{tmp_path / 'elsewhere' / 'faq'}: error: no such folder of FAQ files" in err
+    assert f"paths.faq in {copy} is relative to the folder {copy.parent}" in err
