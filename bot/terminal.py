@@ -9,6 +9,10 @@ from typing import TextIO
 from bot.core.dialog import Button, Dialog, Reply
 from bot.core.telegram_html import html_to_plain
 
+# The commands the terminal chat understands (Telegram's /forget, /ask... do not work here).
+TERMINAL_COMMANDS = ("start", "topics", "contact", "register", "language", "help", "quit")
+_COMMAND_WORD = re.compile(r"[A-Za-z_]{1,32}")
+
 EXIT_INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C (128 + SIGINT)
 
 # A button's number: ASCII digits only (str.isdigit() also takes '²', which int() refuses).
@@ -112,12 +116,21 @@ def run_chat(
                 "contact": dialog.contact,
                 "register": dialog.register,
                 "language": dialog.language_menu,
-                "help": dialog.help,
             }
             if command == "start":
                 show(dialog.welcome(current_lang, argument or None))
                 continue
+            if command == "help":
+                show(dialog.help(current_lang, TERMINAL_COMMANDS, template="help_terminal"))
+                continue
             if command in commands:
                 show(commands[command](current_lang))
+                continue
+            if _COMMAND_WORD.fullmatch(command):  # "/forget" works in Telegram only
+                text = "/" + command
+                print(
+                    dialog.locales.text(current_lang, "unknown_command", command=text), file=stdout
+                )
+                print(file=stdout)
                 continue
         show(dialog.reply_to_question(text, chosen_lang=chosen))

@@ -416,3 +416,24 @@ def test_a_copied_config_whose_faq_folder_is_missing_says_the_path_is_relative_t
     assert code == 1
     assert f"{tmp_path / 'elsewhere' / 'faq'}: error: no such folder of FAQ files" in err
     assert f"paths.faq in {copy} is relative to the folder {copy.parent}" in err
+
+
+# ----- the terminal chat's commands ---------------------------------------------------------------
+
+
+def test_the_chat_help_lists_only_the_commands_that_work_in_the_terminal(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "chat", "--lang", "en", stdin="/help\n")
+    assert code == 0
+    help_text = out[out.index("I answer questions") :]
+    for works in ("/topics", "/contact", "/register", "/language", "/help", "/quit"):
+        assert works in help_text
+    for telegram_only in ("/forget", "/ask", "/subscribe", "@"):
+        assert telegram_only not in help_text
+
+
+def test_an_unknown_command_in_the_chat_says_so_and_points_to_help(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "chat", "--lang", "en", stdin="/forget\n/foo\n")
+    assert code == 0
+    assert "/forget is not a command here; type /help" in out
+    assert "/foo is not a command here; type /help" in out
+    assert "don't have an answer" not in out
