@@ -259,6 +259,8 @@ def _ask(
         print(f"--lang {args.lang}: the bot speaks {', '.join(settings.languages)}", file=stderr)
         return EXIT_USAGE
     # Each argument is one question (quote it); without arguments, one question per line.
+    if not args.question and stdin.isatty():
+        print("Type a question, one question per line; Ctrl-D to end.", file=stderr)
     questions = args.question if args.question else (line.rstrip("\n") for line in stdin)
     for question in questions:
         if not question.strip() and not args.question:
@@ -326,7 +328,13 @@ def _links(
     from bot.staff.faq_export import deep_link
 
     username = BOT_USERNAME_PLACEHOLDER
-    if args.bot is not None:
+    if args.bot is None:
+        print(
+            f"No --bot USERNAME: the links below name {BOT_USERNAME_PLACEHOLDER}. Give the bot's "
+            "Telegram username (--bot @ascs_faq_bot) for links that work.",
+            file=stderr,
+        )
+    else:
         username = args.bot.strip().removeprefix("@")
         if not BOT_USERNAME.fullmatch(username):
             print(

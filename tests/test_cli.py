@@ -437,3 +437,27 @@ def test_an_unknown_command_in_the_chat_says_so_and_points_to_help(config: Path)
     assert "/forget is not a command here; type /help" in out
     assert "/foo is not a command here; type /help" in out
     assert "don't have an answer" not in out
+
+
+def test_ask_without_a_question_on_a_terminal_says_what_to_type(config: Path) -> None:
+    stdin = KeyboardStdin("office address\n", interrupt=False)
+    code, out, err = run_on_keyboard(stdin, "--config", str(config), "ask")
+    assert code == 0
+    assert "one question per line" in err
+    assert "Ctrl-D" in err
+    assert "Our office is at" in out
+
+
+def test_ask_reading_a_pipe_prints_no_hint(config: Path) -> None:
+    code, _, err = run("--config", str(config), "ask", stdin="office address\n")
+    assert code == 0
+    assert err == ""
+
+
+def test_links_without_a_bot_username_says_how_to_add_it(config: Path) -> None:
+    code, out, err = run("--config", str(config), "links")
+    assert code == 0
+    assert "<bot_username>" in out
+    assert "--bot" in err
+    code, _, err = run("--config", str(config), "links", "--bot", "@ascs_faq_bot")
+    assert (code, err) == (0, "")
