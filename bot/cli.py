@@ -368,7 +368,7 @@ def _report(
     if not settings.question_log_path.exists():
         print(
             f"No question log yet at {settings.question_log_path}: the bot creates it when it "
-            "answers its first question.",
+            "answers its first question; no report was written.",
             file=stderr,
         )
         return EXIT_PROBLEMS

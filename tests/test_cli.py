@@ -283,6 +283,13 @@ def test_report_without_a_log_says_so(config: Path) -> None:
     assert "No question log yet" in err
 
 
+def test_an_html_report_without_a_log_writes_nothing_and_says_so(config: Path) -> None:
+    code, out, err = run("--config", str(config), "report", "--format", "html")
+    assert (code, out) == (1, "")
+    assert "No question log yet" in err
+    assert "no report was written" in err  # why `> report.html` left an empty file
+
+
 def test_chat_says_which_numbers_are_buttons_instead_of_asking_them(config: Path) -> None:
     # The welcome shows 5 buttons; 7 and 0 are not among them. '²' is not an ASCII number:
     # it is taken as a question (and must not crash int()).
