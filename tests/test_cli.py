@@ -468,3 +468,19 @@ def test_links_without_a_bot_username_says_how_to_add_it(config: Path) -> None:
     assert "--bot" in err
     code, _, err = run("--config", str(config), "links", "--bot", "@ascs_faq_bot")
     assert (code, err) == (0, "")
+
+
+def test_a_date_that_does_not_exist_is_named_with_file_line_and_entry(
+    config: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "faq" / "contact.yaml"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    answer = lines.index("    answer:")
+    lines.insert(answer, "    reviewed: 2025-13-45")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    code, _, err = run("--config", str(config), "lint")
+    assert code == 1
+    problem = next(line for line in err.splitlines() if "does not exist" in line)
+    assert f"faq/contact.yaml:{answer + 1}: [office-address] error: reviewed:" in problem
+    assert "2025-13-45" in problem
+    assert "YYYY-MM-DD" in problem

@@ -20,7 +20,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from bot.core.safe_yaml import YamlLimitError, compose_and_load
+from bot.core.safe_yaml import YamlLimitError, compose, compose_and_load
 from bot.core.synonyms import SYNONYMS_FILE, Glossary, load_glossary
 from bot.core.telegram_html import escape, html_problems, html_to_plain
 
@@ -248,15 +248,53 @@ def _parse_file(path: Path, name: str) -> _ParsedFile:
             [Problem(name, line, message + (f". {hint}" if hint else ""))],
         )
     except ValueError as error:  # PyYAML builds dates itself: 2025-13-45 raises ValueError
-        return _ParsedFile(
-            name,
-            path.stem,
-            None,
-            None,
-            [Problem(name, 0, f"a date that does not exist ({error}); write it as YYYY-MM-DD")],
-        )
+        return _ParsedFile(name, path.stem, None, None, [_bad_date(text, name, error)])
     problems = _duplicate_keys(root, name)
     return _ParsedFile(name, path.stem, data, root, problems)
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _bad_date(text: str, name: str, error: ValueError) -> Problem:
+    """The date that does not exist, with its line, key and entry (the loader's error has
+    none of them): the first date-like value that Python cannot make a date of."""
+    message = f"a date that does not exist ({error}); write it as YYYY-MM-DD"
+    try:
+        root = compose(text)
+    except yaml.YAMLError:
+        return Problem(name, 0, message)
+    entries = _mapping_value(root, "entries")
+    for entry in entries.value if isinstance(entries, yaml.SequenceNode) else []:
+        for key_node, value_node in entry.value if isinstance(entry, yaml.MappingNode) else []:
+            if value_node.tag == _TIMESTAMP_TAG and _not_a_date(value_node.value):
+                id_node = _mapping_value(entry, "id")
+                return Problem(
+                    name,
+                    value_node.start_mark.line + 1,
+                    f"{key_node.value}: {value_node.value} is {message}",
+                    id_node.value if isinstance(id_node, yaml.ScalarNode) else None,
+                )
+    return Problem(name, 0, message)
+
+
+def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if getattr(key_node, "value", None) == key:
+                found: yaml.Node = value_node
+                return found
+    return None
+
+
+def _not_a_date(value: str) -> bool:
+    try:
+        yaml.SafeLoader.construct_yaml_timestamp(
+            yaml.SafeLoader(""), yaml.ScalarNode(_TIMESTAMP_TAG, value)
+        )
+    except ValueError:
+        return True
+    return False
 
 
 def _yaml_hint(text: str, line: int) -> str:
