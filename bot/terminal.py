@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from bot.core.dialog import Button, Dialog, Reply
+from bot.core.locales import Locales
 from bot.core.telegram_html import html_to_plain
 
 # The commands the terminal chat understands (Telegram's /forget, /ask... do not work here).
@@ -43,12 +44,13 @@ def render_for_terminal(reply: Reply, choices: list[Button]) -> str:
     return "\n".join(lines)
 
 
-def not_a_button(text: str, buttons: int) -> str:
+def not_a_button(locales: Locales, lang: str, text: str, buttons: int) -> str:
     """What to say when the number typed is not one of the buttons shown."""
     if buttons == 0:
-        return f"({text} is not a button: there are none here. Ask in words, or type /topics.)"
-    numbers = "1" if buttons == 1 else f"1 to {buttons}"
-    return f"({text} is not a button: the buttons are {numbers}. Ask a question in words.)"
+        return locales.text(lang, "not_a_button_none", number=text)
+    if buttons == 1:
+        return locales.text(lang, "not_a_button_one", number=text)
+    return locales.text(lang, "not_a_button_many", number=text, last=str(buttons))
 
 
 def run_chat(
@@ -105,7 +107,7 @@ def run_chat(
                 if reply is not None:
                     show(reply)
             else:
-                print(not_a_button(text, len(choices)), file=stdout)
+                print(not_a_button(dialog.locales, current_lang, text, len(choices)), file=stdout)
                 print(file=stdout)
             continue
         if text.startswith("/"):

@@ -300,6 +300,12 @@ def test_chat_says_which_numbers_are_buttons_instead_of_asking_them(config: Path
     assert out.rstrip().endswith("[Website] https://www.amshc.gov.al")  # the fallback reply
 
 
+def test_chat_says_which_numbers_are_buttons_in_the_users_language(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "chat", "--lang", "sq", stdin="7\n")
+    assert code == 0
+    assert "(7 nuk është buton: butonat janë nga 1 deri në 5. Bëni një pyetje me fjalë.)" in out
+
+
 def test_chat_says_it_writes_no_question_log(config: Path) -> None:
     _, out, _ = run("--config", str(config), "chat", stdin="")
     assert "writes nothing to the question log" in out
