@@ -176,18 +176,30 @@ def _explain_missing_faq_folder(
 ) -> None:
     """A config.yaml copied elsewhere still names faq/ relative to its own folder: say so."""
     missing = any(p.file == str(settings.faq_dir) and p.line == 0 for p in error.problems)
-    if (
-        faq_option is not None
-        or settings.source is None
-        or settings.faq_dir.is_dir()
-        or not missing
-    ):
+    source = settings.source
+    if faq_option is not None or source is None or not missing or settings.faq_dir.is_dir():
+        return
+    written = _configured_faq_path(source)
+    if written is None or Path(written).is_absolute():
         return
     print(
-        f"  paths.faq in {settings.source} is relative to the folder {settings.source.parent}; "
+        f"  paths.faq in {source} is relative to the folder {source.parent}; "
         "write the FAQ folder's full path there, or use --faq DIR",
         file=stream,
     )
+
+
+def _configured_faq_path(source: Path) -> str | None:
+    """paths.faq as written in the config file (it loaded a moment ago); None if unreadable."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    paths = raw.get("paths") if isinstance(raw, dict) else None
+    faq = paths.get("faq", "faq") if isinstance(paths, dict) else "faq"
+    return str(faq)
 
 
 def _dialog(args: argparse.Namespace, settings: Settings) -> Dialog:
