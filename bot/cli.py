@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import re
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,9 +22,11 @@ from bot.config import ConfigError, Settings, bot_token, load_settings
 from bot.core.assembly import build_dialog
 from bot.core.dialog import Dialog, Reply
 from bot.core.knowledge import KnowledgeBaseError
+from bot.core.knowledge_state import LoadedKnowledge
 from bot.core.locales import LocaleError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # as a shell reports Ctrl-C (128 + SIGINT)
 # Telegram usernames: 5-32 characters a-z, 0-9 and _, starting with a letter; a bot's ends
 # in "bot" (any case).
 BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]")
@@ -135,6 +138,7 @@ def main(
     if args.command is None:
         parser.print_help(stdout)
         return EXIT_USAGE
+    settings: Settings | None = None
     try:
         settings = load_settings(args.config)
         handler = _COMMANDS[args.command]
@@ -147,9 +151,14 @@ def main(
         return EXIT_USAGE
     except KnowledgeBaseError as error:
         _print_problems(error, stderr)
+        if settings is not None:
+            _explain_missing_faq_folder(error, settings, getattr(args, "faq", None), stderr)
         return EXIT_PROBLEMS
     except BrokenPipeError:  # `python -m bot ask ... | head`
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C: end the line the user was typing on, no traceback
+        print(file=stderr)
+        return EXIT_INTERRUPTED
 
 
 def _print_problems(error: KnowledgeBaseError, stream: TextIO) -> None:
@@ -160,6 +169,37 @@ def _print_problems(error: KnowledgeBaseError, stream: TextIO) -> None:
     )
     for problem in error.problems:
         print(f"  {problem}", file=stream)
+
+
+def _explain_missing_faq_folder(
+    error: KnowledgeBaseError, settings: Settings, faq_option: Path | None, stream: TextIO
+) -> None:
+    """A config.yaml copied elsewhere still names faq/ relative to its own folder: say so."""
+    missing = any(p.file == str(settings.faq_dir) and p.line == 0 for p in error.problems)
+    source = settings.source
+    if faq_option is not None or source is None or not missing or settings.faq_dir.is_dir():
+        return
+    written = _configured_faq_path(source)
+    if written is None or Path(written).is_absolute():
+        return
+    print(
+        f"  paths.faq in {source} is relative to the folder {source.parent}; "
+        "write the FAQ folder's full path there, or use --faq DIR",
+        file=stream,
+    )
+
+
+def _configured_faq_path(source: Path) -> str | None:
+    """paths.faq as written in the config file (it loaded a moment ago); None if unreadable."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    paths = raw.get("paths") if isinstance(raw, dict) else None
+    faq = paths.get("faq", "faq") if isinstance(paths, dict) else "faq"
+    return str(faq)
 
 
 def _dialog(args: argparse.Namespace, settings: Settings) -> Dialog:
@@ -231,6 +271,8 @@ def _ask(
         print(f"--lang {args.lang}: the bot speaks {', '.join(settings.languages)}", file=stderr)
         return EXIT_USAGE
     # Each argument is one question (quote it); without arguments, one question per line.
+    if not args.question and stdin.isatty():
+        print("Type a question, one question per line; Ctrl-D to end.", file=stderr)
     questions = args.question if args.question else (line.rstrip("\n") for line in stdin)
     for question in questions:
         if not question.strip() and not args.question:
@@ -298,7 +340,13 @@ def _links(
     from bot.staff.faq_export import deep_link
 
     username = BOT_USERNAME_PLACEHOLDER
-    if args.bot is not None:
+    if args.bot is None:
+        print(
+            f"No --bot USERNAME: the links below name {BOT_USERNAME_PLACEHOLDER}. Give the bot's "
+            "Telegram username (--bot @ascs_faq_bot) for links that work.",
+            file=stderr,
+        )
+    else:
         username = args.bot.strip().removeprefix("@")
         if not BOT_USERNAME.fullmatch(username):
             print(
@@ -332,7 +380,7 @@ def _report(
     if not settings.question_log_path.exists():
         print(
             f"No question log yet at {settings.question_log_path}: the bot creates it when it "
-            "answers its first question.",
+            "answers its first question; no report was written.",
             file=stderr,
         )
         return EXIT_PROBLEMS
@@ -393,13 +441,30 @@ def _learn(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
     from bot.core.knowledge_state import build_knowledge
+
+    faq_dir = args.faq or settings.faq_dir
+    loaded = build_knowledge(settings, faq_dir)
+    try:
+        return _learn_with_log(args, settings, loaded, faq_dir, stdout, stderr)
+    except sqlite3.DatabaseError as error:  # the log's path names something else
+        path = settings.question_log_path
+        print(f"learn: cannot read the question log {path}: {error}", file=stderr)
+        return EXIT_PROBLEMS
+
+
+def _learn_with_log(
+    args: argparse.Namespace,
+    settings: Settings,
+    loaded: LoadedKnowledge,
+    faq_dir: Path,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
     from bot.staff.learning_desk import LearnError, LearningDesk
     from bot.staff.learning_view import suggestions_json, suggestions_table
     from bot.storage.learning_store import LearningStore
     from bot.storage.question_log import QuestionLog
 
-    faq_dir = args.faq or settings.faq_dir
-    loaded = build_knowledge(settings, faq_dir)
     with (
         QuestionLog.from_settings(settings) as log,
         LearningStore(settings.question_log_path) as store,

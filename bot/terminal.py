@@ -7,7 +7,14 @@ import sys
 from typing import TextIO
 
 from bot.core.dialog import Button, Dialog, Reply
+from bot.core.locales import Locales
 from bot.core.telegram_html import html_to_plain
+
+# The commands the terminal chat understands (Telegram's /forget, /ask... do not work here).
+TERMINAL_COMMANDS = ("start", "topics", "contact", "register", "language", "help", "quit")
+_COMMAND_WORD = re.compile(r"[A-Za-z_]{1,32}")
+
+EXIT_INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C (128 + SIGINT)
 
 # A button's number: ASCII digits only (str.isdigit() also takes '²', which int() refuses).
 _BUTTON_NUMBER = re.compile(r"[0-9]{1,6}")
@@ -37,12 +44,13 @@ def render_for_terminal(reply: Reply, choices: list[Button]) -> str:
     return "\n".join(lines)
 
 
-def not_a_button(text: str, buttons: int) -> str:
+def not_a_button(locales: Locales, lang: str, text: str, buttons: int) -> str:
     """What to say when the number typed is not one of the buttons shown."""
     if buttons == 0:
-        return f"({text} is not a button: there are none here. Ask in words, or type /topics.)"
-    numbers = "1" if buttons == 1 else f"1 to {buttons}"
-    return f"({text} is not a button: the buttons are {numbers}. Ask a question in words.)"
+        return locales.text(lang, "not_a_button_none", number=text)
+    if buttons == 1:
+        return locales.text(lang, "not_a_button_one", number=text)
+    return locales.text(lang, "not_a_button_many", number=text, last=str(buttons))
 
 
 def run_chat(
@@ -78,8 +86,16 @@ def run_chat(
     while True:
         if interactive:
             print("> ", end="", file=stdout, flush=True)
-        line = stdin.readline()
+        try:
+            line = stdin.readline()
+        except KeyboardInterrupt:
+            # Ctrl-C: leave as a chat would, not with a traceback.
+            print(file=stdout)
+            print(dialog.locales.text(current_lang, "chat_goodbye"), file=stdout)
+            return EXIT_INTERRUPTED
         if not line:
+            if interactive:  # Ctrl-D: the shell's prompt starts on a line of its own
+                print(file=stdout)
             return 0
         text = line.strip()
         if text in ("/quit", "/exit"):
@@ -91,7 +107,7 @@ def run_chat(
                 if reply is not None:
                     show(reply)
             else:
-                print(not_a_button(text, len(choices)), file=stdout)
+                print(not_a_button(dialog.locales, current_lang, text, len(choices)), file=stdout)
                 print(file=stdout)
             continue
         if text.startswith("/"):
@@ -102,12 +118,21 @@ def run_chat(
                 "contact": dialog.contact,
                 "register": dialog.register,
                 "language": dialog.language_menu,
-                "help": dialog.help,
             }
             if command == "start":
                 show(dialog.welcome(current_lang, argument or None))
                 continue
+            if command == "help":
+                show(dialog.help(current_lang, TERMINAL_COMMANDS, template="help_terminal"))
+                continue
             if command in commands:
                 show(commands[command](current_lang))
+                continue
+            if _COMMAND_WORD.fullmatch(command):  # "/forget" works in Telegram only
+                text = "/" + command
+                print(
+                    dialog.locales.text(current_lang, "unknown_command", command=text), file=stdout
+                )
+                print(file=stdout)
                 continue
         show(dialog.reply_to_question(text, chosen_lang=chosen))

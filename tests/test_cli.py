@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import TextIO, cast
 
 import pytest
 import yaml
@@ -88,6 +89,27 @@ def test_lint_explains_a_broken_file_and_fails(config: Path, tmp_path: Path) -> 
     assert "faq/contact.yaml:" in err
     assert "unknown key 'anwser'" in err
     assert "[office-address]" in err
+
+
+def test_lint_refuses_a_language_key_that_config_does_not_have(
+    config: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "faq" / "contact.yaml"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    # The first entry's English answer, with its key mistyped.
+    start = lines.index("    answer:")
+    typo = next(n for n in range(start, len(lines)) if lines[n].startswith("      en:"))
+    lines[typo] = lines[typo].replace("en:", "eb:", 1)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    code, out, err = run("--config", str(config), "lint")
+    assert code == 1, out
+    problem = next(line for line in err.splitlines() if "'eb'" in line)
+    assert f"faq/contact.yaml:{typo + 1}:" in problem
+    assert "error" in problem
+    assert "[office-address]" in problem
+    assert "(sq, en)" in problem
+    # Not buried under warnings about every other entry lacking 'eb'.
+    assert "'eb'" not in err.replace(problem, "")
 
 
 def test_lint_warns_about_confusable_and_lost_variants(config: Path, tmp_path: Path) -> None:
@@ -261,6 +283,13 @@ def test_report_without_a_log_says_so(config: Path) -> None:
     assert "No question log yet" in err
 
 
+def test_an_html_report_without_a_log_writes_nothing_and_says_so(config: Path) -> None:
+    code, out, err = run("--config", str(config), "report", "--format", "html")
+    assert (code, out) == (1, "")
+    assert "No question log yet" in err
+    assert "no report was written" in err  # why `> report.html` left an empty file
+
+
 def test_chat_says_which_numbers_are_buttons_instead_of_asking_them(config: Path) -> None:
     # The welcome shows 5 buttons; 7 and 0 are not among them. '²' is not an ASCII number:
     # it is taken as a question (and must not crash int()).
@@ -269,6 +298,12 @@ def test_chat_says_which_numbers_are_buttons_instead_of_asking_them(config: Path
     assert "(7 is not a button: the buttons are 1 to 5. Ask a question in words.)" in out
     assert "(0 is not a button: the buttons are 1 to 5." in out
     assert out.rstrip().endswith("[Website] https://www.amshc.gov.al")  # the fallback reply
+
+
+def test_chat_says_which_numbers_are_buttons_in_the_users_language(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "chat", "--lang", "sq", stdin="7\n")
+    assert code == 0
+    assert "(7 nuk është buton: butonat janë nga 1 deri në 5. Bëni një pyetje me fjalë.)" in out
 
 
 def test_chat_says_it_writes_no_question_log(config: Path) -> None:
@@ -294,3 +329,164 @@ def test_links_refuses_what_is_not_a_bots_username(config: Path, username: str) 
     assert code == 2
     assert out == ""
     assert "is not a bot's Telegram username" in err
+
+
+class KeyboardStdin:
+    """A terminal: the user types `typed`, then presses Ctrl-C (or Ctrl-D, the end)."""
+
+    def __init__(self, typed: str = "", *, interrupt: bool = True) -> None:
+        self.lines = io.StringIO(typed)
+        self.interrupt = interrupt
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        line = self.lines.readline()
+        if not line and self.interrupt:
+            raise KeyboardInterrupt
+        return line
+
+    def __iter__(self) -> KeyboardStdin:
+        return self
+
+    def __next__(self) -> str:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+def run_on_keyboard(stdin: KeyboardStdin, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = main(list(argv), stdin=cast(TextIO, stdin), stdout=out, stderr=err)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped: the user sees a Python traceback")
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("command", ["chat", "run"])
+def test_ctrl_c_in_the_chat_says_goodbye_and_exits_130(
+    config: Path, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    stdin = KeyboardStdin("/language\n2\nwhere is your office\n")
+    code, out, _ = run_on_keyboard(stdin, "--config", str(config), command)
+    assert code == 130
+    assert "Our office is at" in out
+    assert out.endswith("> \nGoodbye!\n")
+
+
+def test_ctrl_c_while_ask_waits_for_questions_exits_130_quietly(config: Path) -> None:
+    stdin = KeyboardStdin("office address\n")
+    code, out, err = run_on_keyboard(stdin, "--config", str(config), "ask")
+    assert code == 130
+    assert "Our office is at" in out
+    assert "Traceback" not in err
+
+
+def test_ctrl_d_in_the_chat_ends_the_line_so_the_shell_prompt_starts_on_its_own(
+    config: Path,
+) -> None:
+    stdin = KeyboardStdin("office address\n", interrupt=False)
+    code, out, _ = run_on_keyboard(stdin, "--config", str(config), "chat")
+    assert code == 0
+    assert out.endswith("> \n")
+
+
+# ----- staff mistakes get a clear line, not a traceback -----------------------------------------
+
+
+@pytest.mark.parametrize("period", ["99999999d", "999999999999999999999w", "5000000h"])
+def test_report_since_a_period_too_long_is_a_clear_error(config: Path, period: str) -> None:
+    (config.parent / "questions.sqlite3").write_bytes(b"")  # a log exists
+    code, _, err = run("--config", str(config), "report", "--since", period)
+    assert code == 2
+    assert err.startswith(f"--since: {period!r} is too long")
+    assert "Traceback" not in err
+
+
+def test_learn_on_a_file_that_is_not_a_database_says_so_in_one_line(config: Path) -> None:
+    log = config.parent / "questions.sqlite3"
+    log.write_text("these are my notes, not a database\n" * 200, encoding="utf-8")
+    code, out, err = run("--config", str(config), "learn")
+    assert code == 1, out
+    assert err.count("\n") == 1
+    assert str(log) in err
+    assert "not a database" in err
+    assert log.read_text(encoding="utf-8").startswith("these are my notes")  # nothing lost
+
+
+def test_a_copied_config_whose_faq_folder_is_missing_says_the_path_is_relative_to_it(
+    tmp_path: Path,
+) -> None:
+    project = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "elsewhere" / "config.yaml"
+    copy.parent.mkdir()
+    copy.write_text((project / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    code, _, err = run("--config", str(copy), "ask", "x")
+    assert code == 1
+    assert f"{tmp_path / 'elsewhere' / 'faq'}: error: no such folder of FAQ files" in err
+    assert f"paths.faq in {copy} is relative to the folder {copy.parent}" in err
+
+
+# ----- the terminal chat's commands ---------------------------------------------------------------
+
+
+def test_the_chat_help_lists_only_the_commands_that_work_in_the_terminal(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "chat", "--lang", "en", stdin="/help\n")
+    assert code == 0
+    help_text = out[out.index("I answer questions") :]
+    for works in ("/topics", "/contact", "/register", "/language", "/help", "/quit"):
+        assert works in help_text
+    for telegram_only in ("/forget", "/ask", "/subscribe", "@"):
+        assert telegram_only not in help_text
+
+
+def test_an_unknown_command_in_the_chat_says_so_and_points_to_help(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "chat", "--lang", "en", stdin="/forget\n/foo\n")
+    assert code == 0
+    assert "/forget is not a command here; type /help" in out
+    assert "/foo is not a command here; type /help" in out
+    assert "don't have an answer" not in out
+
+
+def test_ask_without_a_question_on_a_terminal_says_what_to_type(config: Path) -> None:
+    stdin = KeyboardStdin("office address\n", interrupt=False)
+    code, out, err = run_on_keyboard(stdin, "--config", str(config), "ask")
+    assert code == 0
+    assert "one question per line" in err
+    assert "Ctrl-D" in err
+    assert "Our office is at" in out
+
+
+def test_ask_reading_a_pipe_prints_no_hint(config: Path) -> None:
+    code, _, err = run("--config", str(config), "ask", stdin="office address\n")
+    assert code == 0
+    assert err == ""
+
+
+def test_links_without_a_bot_username_says_how_to_add_it(config: Path) -> None:
+    code, out, err = run("--config", str(config), "links")
+    assert code == 0
+    assert "<bot_username>" in out
+    assert "--bot" in err
+    code, _, err = run("--config", str(config), "links", "--bot", "@ascs_faq_bot")
+    assert (code, err) == (0, "")
+
+
+def test_a_date_that_does_not_exist_is_named_with_file_line_and_entry(
+    config: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "faq" / "contact.yaml"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    answer = lines.index("    answer:")
+    lines.insert(answer, "    reviewed: 2025-13-45")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    code, _, err = run("--config", str(config), "lint")
+    assert code == 1
+    problem = next(line for line in err.splitlines() if "does not exist" in line)
+    assert f"faq/contact.yaml:{answer + 1}: [office-address] error: reviewed:" in problem
+    assert "2025-13-45" in problem
+    assert "YYYY-MM-DD" in problem

@@ -267,11 +267,16 @@ class Dialog:
         follow = SUBSCRIPTION_COMMANDS if self.settings.subscriptions.enabled else ()
         return (*COMMANDS[:-1], *handoff, *follow, COMMANDS[-1])
 
-    def help(self, lang: str) -> Reply:
-        commands = "\n".join(
-            f"/{name} – {self._t(lang, 'command_' + name)}" for name in self._commands()
+    def help(
+        self, lang: str, commands: Sequence[str] | None = None, template: str = "help"
+    ) -> Reply:
+        """What the bot can do and its commands; another front end (the terminal chat) gives
+        the commands that work there and its own `template` of the text."""
+        listed = "\n".join(
+            f"/{name} – {self._t(lang, 'command_' + name)}"
+            for name in (self._commands() if commands is None else commands)
         )
-        text = self._t(lang, "help", commands=commands, bot_username=self.bot_username or "bot")
+        text = self._t(lang, template, commands=listed, bot_username=self.bot_username or "bot")
         return Reply(text, lang, "help", self._menu_buttons(lang))
 
     def command_descriptions(self, lang: str) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from bot.core.safe_yaml import YamlLimitError, compose_and_load
+from bot.core.safe_yaml import YamlLimitError, compose, compose_and_load
 from bot.core.synonyms import SYNONYMS_FILE, Glossary, load_glossary
 from bot.core.telegram_html import escape, html_problems, html_to_plain
 
@@ -149,11 +149,13 @@ def load_knowledge_base(
     placeholders: PlaceholderValues | None = None,
     link_names: frozenset[str] | None = None,
     time_zone: tzinfo = UTC,
+    languages: Sequence[str] | None = None,
 ) -> KnowledgeBase:
     """Load every faq/*.yaml file in `directory`.
 
     `placeholders` gives, per language, the values answers may name as {name}; `link_names`
-    the links in config.yaml; `time_zone` the agency's, in which an `expires:` day ends.
+    the links in config.yaml; `time_zone` the agency's, in which an `expires:` day ends;
+    `languages` the languages of config.yaml (any other language key is an error).
     Raises KnowledgeBaseError listing every error found.
     """
     folder = Path(directory)
@@ -175,7 +177,9 @@ def load_knowledge_base(
     glossary_path = folder / SYNONYMS_FILE
     glossary, glossary_problems = load_glossary(glossary_path, display_name(glossary_path, folder))
     try:
-        knowledge = _assemble(parsed, str(folder), placeholders or {}, link_names, time_zone)
+        knowledge = _assemble(
+            parsed, str(folder), placeholders or {}, link_names, time_zone, languages
+        )
     except KnowledgeBaseError as error:
         raise KnowledgeBaseError(sorted([*error.problems, *glossary_problems])) from None
     problems = sorted([*knowledge.warnings, *glossary_problems])
@@ -244,15 +248,53 @@ def _parse_file(path: Path, name: str) -> _ParsedFile:
             [Problem(name, line, message + (f". {hint}" if hint else ""))],
         )
     except ValueError as error:  # PyYAML builds dates itself: 2025-13-45 raises ValueError
-        return _ParsedFile(
-            name,
-            path.stem,
-            None,
-            None,
-            [Problem(name, 0, f"a date that does not exist ({error}); write it as YYYY-MM-DD")],
-        )
+        return _ParsedFile(name, path.stem, None, None, [_bad_date(text, name, error)])
     problems = _duplicate_keys(root, name)
     return _ParsedFile(name, path.stem, data, root, problems)
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _bad_date(text: str, name: str, error: ValueError) -> Problem:
+    """The date that does not exist, with its line, key and entry (the loader's error has
+    none of them): the first date-like value that Python cannot make a date of."""
+    message = f"a date that does not exist ({error}); write it as YYYY-MM-DD"
+    try:
+        root = compose(text)
+    except yaml.YAMLError:
+        return Problem(name, 0, message)
+    entries = _mapping_value(root, "entries")
+    for entry in entries.value if isinstance(entries, yaml.SequenceNode) else []:
+        for key_node, value_node in entry.value if isinstance(entry, yaml.MappingNode) else []:
+            if value_node.tag == _TIMESTAMP_TAG and _not_a_date(value_node.value):
+                id_node = _mapping_value(entry, "id")
+                return Problem(
+                    name,
+                    value_node.start_mark.line + 1,
+                    f"{key_node.value}: {value_node.value} is {message}",
+                    id_node.value if isinstance(id_node, yaml.ScalarNode) else None,
+                )
+    return Problem(name, 0, message)
+
+
+def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if getattr(key_node, "value", None) == key:
+                found: yaml.Node = value_node
+                return found
+    return None
+
+
+def _not_a_date(value: str) -> bool:
+    try:
+        yaml.SafeLoader.construct_yaml_timestamp(
+            yaml.SafeLoader(""), yaml.ScalarNode(_TIMESTAMP_TAG, value)
+        )
+    except ValueError:
+        return True
+    return False
 
 
 def _yaml_hint(text: str, line: int) -> str:
@@ -501,6 +543,7 @@ def _assemble(
     placeholders: PlaceholderValues,
     link_names: frozenset[str] | None,
     time_zone: tzinfo,
+    languages: Sequence[str] | None = None,
 ) -> KnowledgeBase:
     problems: list[Problem] = []
     for parsed in parsed_files:
@@ -539,8 +582,10 @@ def _assemble(
                 )
                 continue
             first_seen[entry_id] = (parsed.name, line)
+            problems.extend(_unknown_languages(parsed, index, raw, languages))
             for lang in [*raw["questions"], *raw["answer"]]:
-                if lang not in all_languages:
+                # A mistyped key is one error above, not a warning on every other entry.
+                if lang not in all_languages and (languages is None or lang in languages):
                     all_languages.append(lang)
             answers: dict[str, dict[str, str]] = {}
             for key in ("answer", "answer_until_link_set"):
@@ -663,6 +708,28 @@ def _assemble(
         warnings=tuple(sorted(problems)),
         source=source,
     )
+
+
+def _unknown_languages(
+    parsed: _ParsedFile, index: int, raw: Mapping[str, Any], languages: Sequence[str] | None
+) -> list[Problem]:
+    """A language key that config.yaml does not list: a typo (eb: for en:) would otherwise
+    leave the entry without that language, and its users with the other one's answer."""
+    if languages is None:
+        return []
+    known = ", ".join(languages)
+    return [
+        Problem(
+            parsed.name,
+            _line_of(parsed.root, ["entries", index, key, lang], key=True),
+            f"{key}: {lang!r} is not one of the languages in config.yaml ({known}); "
+            "check the spelling of the key",
+            raw["id"],
+        )
+        for key in ("questions", "answer", "answer_until_link_set")
+        for lang in raw.get(key) or {}
+        if lang not in languages
+    ]
 
 
 def _end_of_day(day: date | None, time_zone: tzinfo) -> datetime | None:

@@ -40,6 +40,7 @@ def build_knowledge(
         placeholders={lang: settings.placeholders(lang) for lang in settings.languages},
         link_names=frozenset(settings.links),
         time_zone=settings.dated_answers.zone,
+        languages=settings.languages,
     )
     return LoadedKnowledge(knowledge, Matcher(knowledge, settings.matching, clock=clock or utc_now))
 

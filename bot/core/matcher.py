@@ -17,9 +17,10 @@ from typing import Literal
 from bot.config import MatchingSettings
 from bot.core.albanian import LANGUAGE_NEUTRAL, standard_albanian
 from bot.core.knowledge import KnowledgeBase
-from bot.core.language import guess_language, is_function_word
+from bot.core.language import guess_language, is_function_word, stem_albanian, stem_english
 from bot.core.search_index import SearchIndex
 from bot.core.smalltalk import SmallTalk, read_small_talk
+from bot.core.synonyms import word_stems
 from bot.core.text import typed_words
 
 __all__ = ["Candidate", "Match", "Matcher", "SmallTalk", "Status"]
@@ -88,6 +89,15 @@ class Matcher:
             ]
         )
         self._dated = [entry for entry in knowledge if entry.expires_at is not None]
+        # For `other_institutions`: the words each entry's questions use, as stems.
+        self._entry_stems = (
+            {
+                entry.id: word_stems([v for vs in entry.questions.values() for v in vs])
+                for entry in knowledge
+            }
+            if glossary.other_institutions
+            else {}
+        )
 
     def rank(self, question: str, limit: int = 5) -> list[Candidate]:
         """Entries by score for the whole message, best first (at most `limit`).
@@ -125,6 +135,14 @@ class Matcher:
             # About a subject staff listed as not in the knowledge base (faq/synonyms.yaml):
             # the nearest entry would be a confident wrong answer.
             return Match("fallback", (), best, lang, unknown=unknown)
+        if best.score < 100 and not all(
+            self._entry_names(best.entry_id, word)
+            for word in read
+            if self._glossary.names_other_institution(word)
+        ):
+            # Another institution's phone or address is not the agency's: only an entry
+            # about that institution (registration at court) may answer.
+            return Match("fallback", (), best, lang, unknown=unknown)
         if best.score < 100 and all(is_function_word(word) for word in words):
             # "what is the", "ku jeni ju": too little to answer on, whatever the scores
             # say; but an entry that stands out ("ku jeni ju": the address) is offered.
@@ -149,6 +167,10 @@ class Matcher:
             )
             return Match("suggest", choices, best, lang, unknown=unknown)
         return Match("fallback", (), best, lang, unknown=unknown)
+
+    def _entry_names(self, entry_id: str, word: str) -> bool:
+        stems = self._entry_stems.get(entry_id, frozenset())
+        return stem_albanian(word) in stems or stem_english(word) in stems
 
     def _rank_words(self, words: list[str], limit: int) -> list[Candidate]:
         return self._rank_read(self._read_synonyms(words), limit)

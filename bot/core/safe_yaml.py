@@ -102,6 +102,16 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+def compose(text: str) -> yaml.Node | None:
+    """The document's node tree only, with the same bounds (nothing is constructed, so a
+    date that does not exist is still its text)."""
+    loader = _BoundedComposer(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
 def compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
     """The document's node tree (for line numbers) and its data, as `yaml.safe_load` would
     give it. Raises yaml.YAMLError, with a mark: YamlLimitError for an exceeded bound."""

@@ -13,6 +13,11 @@ knowledge base does not answer: a question about one of them gets the honest "I 
 this, ask the agency" rather than the nearest entry's answer, which would be wrong with
 confidence ("how do I register an NGO at court" is not the NGO database). A word there is
 ignored once an entry's question uses it.
+
+Under `other_institutions` it lists words that name other institutions (a court, the tax
+office, a ministry): a question that names one is answered only by an entry whose own
+questions name it too. "numri i telefonit të gjykatës" is not the agency's phone number,
+while "si regjistrohet OJF-ja në gjykatë" is the entry about registering at court.
 """
 
 from __future__ import annotations
@@ -53,12 +58,14 @@ class SynonymGroup:
 class Glossary:
     groups: tuple[SynonymGroup, ...] = ()
     not_in_base: tuple[str, ...] = ()  # subjects the knowledge base does not answer
+    other_institutions: tuple[str, ...] = ()  # answered only by entries that name them
     _phrases: dict[tuple[str, ...], str] = field(default_factory=dict, repr=False, compare=False)
     _longest: int = field(default=0, repr=False, compare=False)
     _heads: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _by_stem: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _nearest: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
     _missing_stems: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    _institution_stems: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         phrases: dict[tuple[str, ...], str] = {}
@@ -87,8 +94,16 @@ class Glossary:
             ),
         )
 
+        object.__setattr__(self, "_institution_stems", word_stems(self.other_institutions))
+
     def __bool__(self) -> bool:
-        return bool(self._phrases or self._missing_stems)
+        return bool(self._phrases or self._missing_stems or self._institution_stems)
+
+    def names_other_institution(self, word: str) -> bool:
+        """Whether a normalised word is (a form of) one listed under `other_institutions`."""
+        return bool(self._institution_stems) and bool(
+            {stem_albanian(word), stem_english(word)} & self._institution_stems
+        )
 
     def is_not_in_base(self, word: str) -> bool:
         """Whether a normalised word is (a form of) a subject listed under `not_in_base`."""
@@ -145,6 +160,16 @@ class Glossary:
         phrase = tuple(normalise(word).split())
         head = self._phrases.get(phrase)
         return next((g for g in self.groups if g.head == head), None) if head else None
+
+
+def word_stems(texts: Sequence[str]) -> frozenset[str]:
+    """The Albanian and English stems of every word of `texts`, normalised."""
+    return frozenset(
+        stem
+        for text in texts
+        for word in normalise(text).split()
+        for stem in (stem_albanian(word), stem_english(word))
+    )
 
 
 @cache
@@ -208,7 +233,8 @@ def load_glossary(path: Path, name: str) -> tuple[Glossary, list[Problem]]:
         if kept:
             groups.append(SynonymGroup(tuple(kept), name, line))
     missing = tuple(str(word) for word in parsed.data.get("not_in_base") or [])
-    return Glossary(tuple(groups), missing), problems
+    others = tuple(str(word) for word in parsed.data.get("other_institutions") or [])
+    return Glossary(tuple(groups), missing, others), problems
 
 
 def _value_of(root: Any, key: str) -> Any:

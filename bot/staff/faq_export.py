@@ -310,7 +310,8 @@ def _article(
     username: str | None,
     phones: Mapping[str, str],
 ) -> str:
-    answer, answer_lang = entry.answer(lang)
+    # While a link has no address, the answer that says what its link really opens.
+    answer, answer_lang = entry.answer(lang, settings.pending_links)
     marked = f' lang="{_esc(answer_lang)}"' if answer_lang != lang else ""
     parts = [
         f'<article id="{entry.id}">',
@@ -352,6 +353,10 @@ def faq_as_dict(
     links and deep links, and the agency's contacts."""
     phones = phone_links(settings)
     agency = settings.agency
+
+    def answers(entry: Entry) -> dict[str, str]:
+        return {lang: entry.answer(lang, settings.pending_links)[0] for lang in entry.languages}
+
     return {
         "languages": list(settings.languages),
         "agency": {
@@ -376,9 +381,11 @@ def faq_as_dict(
                 "topic": entry.category,
                 "questions": {lang: list(qs) for lang, qs in entry.questions.items()},
                 "answers_html": {
-                    lang: web_html(text, phones) for lang, text in entry.answers.items()
+                    lang: web_html(text, phones) for lang, text in answers(entry).items()
                 },
-                "answers_text": {lang: html_to_plain(text) for lang, text in entry.answers.items()},
+                "answers_text": {
+                    lang: html_to_plain(text) for lang, text in answers(entry).items()
+                },
                 "links": [
                     {"name": name, "url": settings.links[name].url, "labels": dict(link.labels)}
                     for name in entry.links

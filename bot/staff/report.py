@@ -55,6 +55,8 @@ SUMMARY_PERIOD = timedelta(days=7)
 
 _SINCE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+_DAYS_PER_UNIT = {"hours": 1 / 24, "days": 1, "weeks": 7}
+MAX_SINCE_DAYS = 3650
 
 
 def parse_since(text: str) -> timedelta:
@@ -64,7 +66,14 @@ def parse_since(text: str) -> timedelta:
         raise ValueError(
             f"{text!r} is not a period: write a number and h, d or w, for example 30d, 12h or 2w"
         )
-    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+    number, unit = int(match.group(1)), _UNITS[match.group(2).lower()]
+    # Compared as a count of days: a huge number overflows timedelta and the calendar.
+    if number * _DAYS_PER_UNIT[unit] > MAX_SINCE_DAYS:
+        raise ValueError(
+            f"{text!r} is too long: at most {MAX_SINCE_DAYS}d, the longest a question log "
+            "keeps questions (question_log.retention_days)"
+        )
+    return timedelta(**{unit: number})
 
 
 # ----- the report ----------------------------------------------------------------------

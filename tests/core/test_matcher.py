@@ -431,12 +431,20 @@ def test_a_question_of_function_words_with_one_standout_entry_is_offered_not_dro
     assert match.candidates[0].entry_id == "office-address"
 
 
-def glossary_knowledge(*groups: Sequence[str], not_in_base: Sequence[str] = ()) -> KnowledgeBase:
+def glossary_knowledge(
+    *groups: Sequence[str],
+    not_in_base: Sequence[str] = (),
+    other_institutions: Sequence[str] = (),
+) -> KnowledgeBase:
     return KnowledgeBase(
         entries=ASCS.entries,
         categories=(),
         languages=ASCS.languages,
-        synonyms=Glossary(tuple(SynonymGroup(tuple(g)) for g in groups), tuple(not_in_base)),
+        synonyms=Glossary(
+            tuple(SynonymGroup(tuple(g)) for g in groups),
+            tuple(not_in_base),
+            tuple(other_institutions),
+        ),
     )
 
 
@@ -523,3 +531,38 @@ def test_chat_thanks_is_small_talk(matcher: Matcher) -> None:
 def test_a_greeting_before_a_gheg_question_still_finds_it(matcher: Matcher) -> None:
     match = matcher.match("pershendetje, ku osht zyra juej")
     assert (match.status, match.entry_id, match.lang) == ("answer", "office-address", "sq")
+
+
+OTHER_INSTITUTIONS = ("gjykatë", "court", "tatime", "tax", "ministria", "ministry")
+COURT_REGISTRATION = entry(
+    "ngo-legal-registration",
+    {
+        "sq": ["Si regjistrohet një OJF në gjykatë?"],
+        "en": ["How do I register an NGO at court?"],
+    },
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "numri i telefonit te gjykates",
+        "what is the phone number of the tax office",
+        "adresa e gjykatës",
+        "adresa e ministrise",
+    ],
+)
+def test_another_institutions_contacts_are_not_answered_with_the_agencys(question: str) -> None:
+    base = glossary_knowledge(other_institutions=OTHER_INSTITUTIONS)
+    matcher = Matcher(replace(base, entries=(*base.entries, COURT_REGISTRATION)), SETTINGS)
+    assert Matcher(ASCS, SETTINGS).match(question).status != "fallback"  # without the list
+    match = matcher.match(question)
+    assert match.status == "fallback", match
+
+
+def test_an_entry_that_names_the_institution_still_answers_about_it() -> None:
+    base = glossary_knowledge(other_institutions=OTHER_INSTITUTIONS)
+    matcher = Matcher(replace(base, entries=(*base.entries, COURT_REGISTRATION)), SETTINGS)
+    match = matcher.match("si regjistrohet ojf ne gjykate")
+    assert (match.status, match.entry_id) == ("answer", "ngo-legal-registration")
+    assert matcher.match("numri i telefonit").entry_id == "phone"

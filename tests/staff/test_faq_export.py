@@ -332,3 +332,42 @@ def test_the_faq_page_renders_in_chromium_with_no_console_errors(
     assert "Frequently asked questions" in text
     assert settings.agency.addresses["en"] in text
     assert "Open this answer in Telegram" in text
+
+
+# ----- the project's own FAQ: what the agency's website would publish ---------------------------
+
+BUTTON_WORDS = ("button", "butoni", "butonin", "tap ", "shtypni")
+
+
+@pytest.fixture
+def project_export(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    config = str(PROJECT / "config.yaml")
+    for fmt in ("html", "json"):
+        code, _, err = run("--config", config, "export", "--out", str(site), "--format", fmt)
+        assert code == 0, err
+    return site
+
+
+def test_the_web_pages_never_mention_telegram_buttons(project_export: Path) -> None:
+    for name in ("faq-en.html", "faq-sq.html", "faq.json"):
+        text = (project_export / name).read_text(encoding="utf-8").lower()
+        assert not [w for w in BUTTON_WORDS if w in text], name
+
+
+def test_a_link_without_an_address_gets_the_honest_answer_on_the_web(
+    project_export: Path,
+) -> None:
+    settings = load_settings(PROJECT / "config.yaml", environ={})
+    assert {"ngo_registration", "staff_webmail"} <= settings.pending_links
+    pages = {
+        lang: articles(parse_page((project_export / f"faq-{lang}.html").read_text("utf-8")))
+        for lang in ("en", "sq")
+    }
+    assert "I don't have the form's address" in text_of(pages["en"]["ngo-database-register"])
+    assert "Adresën e formularit nuk e kam" in text_of(pages["sq"]["ngo-database-register"])
+    assert "I don't have its address" in text_of(pages["en"]["staff-webmail"])
+    data = json.loads((project_export / "faq.json").read_text(encoding="utf-8"))
+    register = next(e for e in data["entries"] if e["id"] == "ngo-database-register")
+    assert "I don't have the form's address" in register["answers_text"]["en"]
+    assert "I don't have the form's address" in register["answers_html"]["en"]
