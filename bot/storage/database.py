@@ -565,12 +565,42 @@ class SchemaTooNew(StorageUnavailable):
     """Tables written by a newer version of the bot: left untouched."""
 
 
+def connect_own(path: Path | None, *, durable: bool) -> sqlite3.Connection:
+    """A connection of its own to the bot's file, for a store that commits each promise
+    itself (tickets, learning, subscriptions) rather than through the writer thread: the
+    file is created private like the log, transactions are begun explicitly (BEGIN
+    IMMEDIATE), and `durable` (synchronous=FULL) puts a commit on disk before anyone is told
+    it happened. `path` None: in memory (tests)."""
+    if path is not None:
+        create_private(path)
+    connection = sqlite3.connect(
+        ":memory:" if path is None else path,
+        timeout=BUSY_TIMEOUT_SECONDS,
+        check_same_thread=False,
+        isolation_level=None,
+    )
+    connection.row_factory = sqlite3.Row
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        if path is not None:
+            connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        connection.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (/forget, retention) are overwritten, not just unlinked.
+        connection.execute("PRAGMA secure_delete=ON")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def migrate(
     connection: sqlite3.Connection,
     version_table: str,
     migrations: dict[int, str],
     what: str,
-    path: Path,
+    path: Path | None,
+    too_new: Callable[[str], StorageUnavailable] = SchemaTooNew,
 ) -> None:
     """Bring one store's tables to the newest version in `migrations` (version -> SQL).
     Each store keeps its own version table, so stores sharing the file never collide."""
@@ -580,7 +610,7 @@ def migrate(
         row = connection.execute(f"SELECT MAX(version) FROM {version_table}").fetchone()
         current = int(row[0]) if row[0] is not None else 0
     if current > latest:
-        raise SchemaTooNew(
+        raise too_new(
             f"{path}: the {what} has schema version {current}, newer than this bot "
             f"understands ({latest}); update the bot"
         )

@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, Literal
 
+from bot.storage.database import StorageUnavailable, connect_own, migrate
+
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION: Final = 1
@@ -53,7 +55,7 @@ def _drop_orphan_choices(db: sqlite3.Connection, cutoff: str) -> None:
     )
 
 
-class LearningStoreError(RuntimeError):
+class LearningStoreError(StorageUnavailable):
     """The learning tables cannot be used (for example, made by a newer version)."""
 
 
@@ -124,10 +126,17 @@ class LearningStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._last_tidy: datetime | None = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = _connect(self.path)
+        # FULL: a decision or change record is on disk before the FAQ file is touched.
+        self._connection = connect_own(self.path, durable=True)
         try:
-            _migrate(self._connection, self.path)
+            migrate(
+                self._connection,
+                "learning_schema_version",
+                _MIGRATIONS,
+                "learning tables",
+                self.path,
+                LearningStoreError,
+            )
         except BaseException:
             self._connection.close()
             raise
@@ -304,45 +313,3 @@ def _change(row: sqlite3.Row) -> Change:
         state=row["state"],
         changed_at=_parse(row["changed_at"]),
     )
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE).
-    connection = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
-    connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA journal_mode=WAL")
-    # FULL: a decision or change record is on disk before the FAQ file is touched.
-    connection.execute("PRAGMA synchronous=FULL")
-    connection.execute("PRAGMA busy_timeout=10000")  # other stores write the same file
-    return connection
-
-
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS learning_schema_version (version INTEGER NOT NULL)"
-        )
-        row = connection.execute("SELECT MAX(version) FROM learning_schema_version").fetchone()
-        current = int(row[0]) if row[0] is not None else 0
-        if current > SCHEMA_VERSION:
-            raise LearningStoreError(
-                f"{path}: the learning tables have schema version {current}, newer than this "
-                f"bot understands ({SCHEMA_VERSION}); update the bot"
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            for statement in _statements(_MIGRATIONS[version]):
-                connection.execute(statement)
-            connection.execute(
-                "INSERT INTO learning_schema_version (version) VALUES (?)", (version,)
-            )
-            logger.info("learning %s: schema version %d", path, version)
-    except BaseException:
-        connection.rollback()
-        raise
-    connection.commit()
-
-
-def _statements(script: str) -> list[str]:
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

@@ -32,6 +32,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
+from bot.storage.database import StorageUnavailable, connect_own, migrate
+
 SCHEMA_VERSION: Final = 1
 # A claimed job's lease: renewed while it is delivered; a silent owner loses it after this.
 LEASE: Final = timedelta(seconds=60)
@@ -87,7 +89,7 @@ _MIGRATIONS: Final[dict[int, str]] = {
 }
 
 
-class SubscriptionStoreError(RuntimeError):
+class SubscriptionStoreError(StorageUnavailable):
     """The subscriptions cannot be opened (for example, made by a newer version)."""
 
 
@@ -165,21 +167,18 @@ class SubscriptionStore:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        # Another store (the question log) writes to the same file: wait for its lock.
-        self._db = sqlite3.connect(
-            str(path), timeout=10.0, check_same_thread=False, isolation_level=None
-        )
-        self._db.row_factory = sqlite3.Row
+        # NORMAL is durable across a crash of the process in WAL mode; a recipient's
+        # "sending" mark is what bounds the duplicates, not the disk.
+        self._db = connect_own(self.path, durable=False)
         try:
-            self._db.execute("PRAGMA busy_timeout=10000")
-            if self.path is not None:
-                # WAL: the bot, the CLI and the reports share the file without waiting on
-                # readers; NORMAL is durable across a crash of the process in WAL mode.
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA secure_delete=ON")
-            self._migrate()
+            migrate(
+                self._db,
+                "subscriptions_schema_version",
+                _MIGRATIONS,
+                "subscriptions",
+                self.path,
+                SubscriptionStoreError,
+            )
         except BaseException:
             self._db.close()
             raise
@@ -198,32 +197,6 @@ class SubscriptionStore:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _migrate(self) -> None:
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS subscriptions_schema_version (version INTEGER NOT NULL)"
-            )
-            row = db.execute("SELECT MAX(version) FROM subscriptions_schema_version").fetchone()
-            current = int(row[0]) if row[0] is not None else 0
-            if current > SCHEMA_VERSION:
-                raise SubscriptionStoreError(
-                    f"{self.path}: the subscriptions have schema version {current}, newer than "
-                    f"this bot understands ({SCHEMA_VERSION}); update the bot"
-                )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(
-                    "INSERT INTO subscriptions_schema_version (version) VALUES (?)", (version,)
-                )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

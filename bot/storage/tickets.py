@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
+from bot.storage.database import StorageUnavailable, connect_own, migrate
 from bot.storage.question_log import hash_user, key_path_for, load_or_create_key
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ MAX_QUESTION_CHARS: Final = 4000
 ClosedBy = Literal["staff", "idle", "blocked", "refused", "unanswered", "expired"]
 
 
-class TicketStoreError(RuntimeError):
+class TicketStoreError(StorageUnavailable):
     """The ticket tables cannot be used (for example, made by a newer version)."""
 
 
@@ -178,10 +179,18 @@ class TicketStore:
         self._key = key
         self._clock = clock
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = _connect(self.path)
+        # FULL: a commit is on disk before the user is told "received", even if the
+        # machine, not just the bot, stops the next moment.
+        self._connection = connect_own(self.path, durable=True)
         try:
-            _migrate(self._connection, self.path)
+            migrate(
+                self._connection,
+                "tickets_schema_version",
+                _MIGRATIONS,
+                "ticket tables",
+                self.path,
+                TicketStoreError,
+            )
         except BaseException:
             self._connection.close()
             raise
@@ -547,54 +556,6 @@ class TicketStore:
                 waits.append((replied - opened).total_seconds())
         median = timedelta(seconds=statistics.median(waits)) if waits else None
         return TicketStats(opened=len(rows), answered=len(waits), median_first_reply=median)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE).
-    connection = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
-    connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA journal_mode=WAL")
-    # FULL: a commit is on disk before the user is told "received", even if the machine,
-    # not just the bot, stops the next moment.
-    connection.execute("PRAGMA synchronous=FULL")
-    connection.execute("PRAGMA busy_timeout=10000")  # other stores write the same file
-    connection.execute("PRAGMA foreign_keys=ON")
-    # Deleted tickets (/forget) are overwritten, not just unlinked.
-    connection.execute("PRAGMA secure_delete=ON")
-    return connection
-
-
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS tickets_schema_version (version INTEGER NOT NULL)"
-        )
-        row = connection.execute("SELECT MAX(version) FROM tickets_schema_version").fetchone()
-        current = int(row[0]) if row[0] is not None else 0
-        if current > SCHEMA_VERSION:
-            raise TicketStoreError(
-                f"{path}: the ticket tables have schema version {current}, newer than this "
-                f"bot understands ({SCHEMA_VERSION}); update the bot"
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            for statement in _statements(_MIGRATIONS[version]):
-                connection.execute(statement)
-            connection.execute(
-                "INSERT INTO tickets_schema_version (version) VALUES (?)", (version,)
-            )
-            logger.info("tickets %s: schema version %d", path, version)
-    except BaseException:
-        connection.rollback()
-        raise
-    connection.commit()
-
-
-def _statements(script: str) -> list[str]:
-    """A migration's statements, for execute() inside one transaction (executescript would
-    commit on its own)."""
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
 
 
 def _ticket(row: sqlite3.Row) -> Ticket:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -82,3 +83,11 @@ def test_picks_go_once_their_question_has_left_the_log_or_was_never_in_it(
         now[0] += timedelta(days=2)
         store.record_choice("latest", "deadline-projects")
         assert set(store.choices(since)) == {"latest"}
+
+
+def test_a_store_that_creates_the_bots_file_creates_it_private(tmp_path: Path) -> None:
+    # `python -m bot learn` may be the first to open the file: it must not be world-readable.
+    path = tmp_path / "data" / "questions.sqlite3"
+    with LearningStore(path):
+        pass
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
