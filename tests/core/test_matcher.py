@@ -296,6 +296,54 @@ def test_reply_language_follows_english_words(matcher: Matcher, question: str) -
     assert matcher.match(question).lang == "en"
 
 
+# "grant" is written by the variants of both languages, mostly English ("një grant" in
+# Albanian); "grante", "grantet" and "granteve" only by the Albanian ones.
+SHARED_WORD = KnowledgeBase(
+    entries=(
+        entry(
+            "grant-types",
+            {
+                "sq": [
+                    "Çfarë grante jepni?",
+                    "llojet e granteve",
+                    "grantet",
+                    "një grant",
+                    "grant për projekte",
+                ],
+                "en": [
+                    "What grant types are there?",
+                    "grant",
+                    "project grant",
+                    "grant kinds",
+                    "which grant",
+                    "grant list",
+                ],
+            },
+        ),
+        PHONE,
+    ),
+    categories=(),
+    languages=("sq", "en"),
+    # As in faq/synonyms.yaml: "number" is read as "numri", a word of both languages.
+    synonyms=Glossary((SynonymGroup(("numri", "number")),), (), ()),
+)
+
+
+@pytest.mark.parametrize("question", ["grante", "grantet", "granteve", "grantesh"])
+def test_an_albanian_form_of_a_word_both_languages_share_tells_albanian(question: str) -> None:
+    assert Matcher(SHARED_WORD, SETTINGS).match(question).lang == "sq"
+
+
+def test_a_word_both_languages_write_leaves_the_language_to_the_users_choice() -> None:
+    match = Matcher(SHARED_WORD, SETTINGS).match("grant")
+    assert (match.status, match.lang) == ("answer", None)
+
+
+def test_a_typo_of_an_english_word_tells_english_though_a_synonym_reads_it() -> None:
+    assert Matcher(SHARED_WORD, SETTINGS).match("numbr").lang == "en"
+    assert Matcher(SHARED_WORD, SETTINGS).match("phone numbr").lang == "en"
+
+
 def test_albanian_letters_tell_the_language_of_an_unknown_word(matcher: Matcher) -> None:
     assert matcher.match("çmimi").lang == "sq"
 
