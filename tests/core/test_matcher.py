@@ -268,6 +268,28 @@ def test_misspelt_greeting_is_still_small_talk(matcher: Matcher) -> None:
     assert matcher.match("falemnderit").smalltalk == "thanks"
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Mirëdita, desha me pyt: ku ndodhet zyra juaj?",
+        "pershendetje kam nje pyetje ku ndodhet zyra juaj",
+        "doja te pyesja ku ndodhet zyra juaj",
+    ],
+)
+def test_words_announcing_a_question_do_not_lower_its_score(matcher: Matcher, message: str) -> None:
+    plain = matcher.match("ku ndodhet zyra juaj")
+    match = matcher.match(message)
+    assert (match.status, match.entry_id) == ("answer", "office-address")
+    assert match.score == plain.score
+
+
+def test_a_message_that_only_announces_a_question_is_kept_as_it_is() -> None:
+    from bot.core.smalltalk import read_small_talk
+
+    assert read_small_talk(["kam", "nje", "pyetje"]).question == ["kam", "nje", "pyetje"]
+    assert read_small_talk(["a", "mund", "te", "pyes", "a", "jeni"]).question == ["a", "jeni"]
+
+
 def test_greeting_followed_by_a_question_is_matched_as_the_question(matcher: Matcher) -> None:
     match = matcher.match("Përshëndetje, ku ndodhet zyra juaj?")
     assert match.smalltalk is None
