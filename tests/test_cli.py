@@ -47,6 +47,15 @@ def test_ask_json_prints_exactly_the_documented_keys(config: Path) -> None:
     assert first["best"] == {"id": "office-address", "score": first["score"]}
 
 
+def test_ask_json_tells_small_talk_from_an_answer(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "ask", "--json", "faleminderit", "hello")
+    assert code == 0
+    for line in out.splitlines():
+        result = json.loads(line)
+        assert (result["status"], result["id"]) == ("smalltalk", None)
+        assert result["text"]
+
+
 def test_ask_reads_one_question_per_line_from_stdin(config: Path) -> None:
     code, out, _ = run(
         "--config", str(config), "ask", "--json", stdin="office address\n\nzzzz qqqq xxxx\n"
