@@ -214,6 +214,17 @@ def test_eval_reports_a_malformed_case_file(config: Path, tmp_path: Path) -> Non
     assert "cases" in err
 
 
+def test_eval_on_broken_yaml_names_the_file_and_line_like_lint(
+    config: Path, tmp_path: Path
+) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text('cases:\n- {q: "office address", expect: [[plaku]]\n', encoding="utf-8")
+    code, _, err = run("--config", str(config), "eval", str(cases))
+    assert code == 2
+    assert f"{cases}:3: error: YAML syntax error" in err
+    assert "<unicode string>" not in err
+
+
 def test_chat_answers_questions_and_buttons_typed_as_numbers(config: Path) -> None:
     code, out, _ = run("--config", str(config), "chat", stdin="office address\n/topics\n1\n2\n")
     assert code == 0
