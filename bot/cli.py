@@ -241,12 +241,9 @@ def ask_result(question: str, reply: Reply) -> dict[str, Any]:
 
     match = reply.match
     best = match.best if match else None
-    if reply.kind in ("answer", "smalltalk"):
-        status = "answer"
-    elif reply.kind == "suggest":
-        status = "suggest"
-    else:
-        status = "fallback"
+    # A greeting or a thanks is neither an answer from the FAQ nor a miss: "smalltalk",
+    # the report's word for it.
+    status = reply.kind if reply.kind in ("answer", "smalltalk", "suggest") else "fallback"
     suggestions = list(match.candidates) if match and status == "suggest" else []
     return {
         "question": question,

@@ -47,6 +47,15 @@ def test_ask_json_prints_exactly_the_documented_keys(config: Path) -> None:
     assert first["best"] == {"id": "office-address", "score": first["score"]}
 
 
+def test_ask_json_tells_small_talk_from_an_answer(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "ask", "--json", "faleminderit", "hello")
+    assert code == 0
+    for line in out.splitlines():
+        result = json.loads(line)
+        assert (result["status"], result["id"]) == ("smalltalk", None)
+        assert result["text"]
+
+
 def test_ask_reads_one_question_per_line_from_stdin(config: Path) -> None:
     code, out, _ = run(
         "--config", str(config), "ask", "--json", stdin="office address\n\nzzzz qqqq xxxx\n"
@@ -203,6 +212,17 @@ def test_eval_reports_a_malformed_case_file(config: Path, tmp_path: Path) -> Non
     code, _, err = run("--config", str(config), "eval", str(cases))
     assert code == 2
     assert "cases" in err
+
+
+def test_eval_on_broken_yaml_names_the_file_and_line_like_lint(
+    config: Path, tmp_path: Path
+) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text('cases:\n- {q: "office address", expect: [[plaku]]\n', encoding="utf-8")
+    code, _, err = run("--config", str(config), "eval", str(cases))
+    assert code == 2
+    assert f"{cases}:3: error: YAML syntax error" in err
+    assert "<unicode string>" not in err
 
 
 def test_chat_answers_questions_and_buttons_typed_as_numbers(config: Path) -> None:

@@ -103,6 +103,10 @@ def test_undo_restores_the_file_byte_for_byte(config: Path) -> None:
 
     assert code == 0
     assert "back as it was" in out
+    # The diff shows what undo did: the accepted wording taken out, not put in.
+    changed = [line for line in out.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+    assert any(line.startswith("-") and WORDING in line for line in changed)
+    assert not any(line.startswith("+") and WORDING in line for line in changed)
     assert path.read_bytes() == before
     # Undone, the suggestion is open again; a second undo has nothing to revert.
     assert [s["id"] for s in listed(config)] == [suggestion["id"]]

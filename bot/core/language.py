@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 import snowballstemmer
+from rapidfuzz import fuzz, process
 
 from bot.core.text import ALBANIAN_LETTERS
-from bot.core.word_cache import word_cache
+from bot.core.word_cache import MAX_WORD_LENGTH, word_cache
 
 
 def _split(text: str) -> list[str]:
@@ -120,7 +121,7 @@ _KNOWLEDGE_WORD_VOTE = 1.0  # a word seen in the knowledge base's variants of on
 def guess_language(
     text: str,
     words: Iterable[str],
-    word_languages: Callable[[str], Mapping[str, float]],
+    word_languages: Callable[[str], Mapping[str, float] | None],
 ) -> str | None:
     """The language of a question, from its letters and words, or None without a clue.
 
@@ -137,7 +138,7 @@ def guess_language(
             votes[owner] = votes.get(owner, 0.0) + _FUNCTION_WORD_VOTE
         if word in _SHARED_FUNCTION_WORDS:
             continue
-        for lang, share in word_languages(word).items():
+        for lang, share in (word_languages(word) or {}).items():
             votes[lang] = votes.get(lang, 0.0) + _KNOWLEDGE_WORD_VOTE * share
     if not votes:
         return None
@@ -145,3 +146,92 @@ def guess_language(
     if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < 1e-9:
         return None  # as much for one language as for the other
     return ranked[0][0]
+
+
+# A word seen in the question variants of several languages is a clue only when one of them
+# writes it nearly always: "grant" (67% of its variants English, the rest Albanian: "një
+# grant") tells nothing, "grante" (Albanian only) does.
+_CLEAR_SHARE = 0.8
+# A word written in no variant may be a typo of one ("numbr" for "number"): it is a clue
+# when it is at least this close (rapidfuzz ratio) to one word of a single language.
+_TYPO_CLUE_CUTOFF = 80.0
+_MIN_TYPO_CLUE_LENGTH = 4
+_TYPO_CLUE_CACHE_SIZE = 4096  # words of at most MAX_WORD_LENGTH letters: well under 1 MB
+
+
+class WordLanguages:
+    """In which languages a question word is written, from the variants as staff typed them.
+
+    The search index knows words as stems and glossary groups, where "grant" and "grante"
+    or "number" and "numri" become one term of both languages; the language of a reply is
+    better told by the surface words.
+    """
+
+    def __init__(self, variants_by_language: Mapping[str, Iterable[Iterable[str]]]) -> None:
+        """`variants_by_language[lang]` yields each variant's words, folded and read."""
+        counts: dict[str, dict[str, int]] = {}
+        for lang, variants in variants_by_language.items():
+            for words in variants:
+                for word in set(words):
+                    seen = counts.setdefault(word, {})
+                    seen[lang] = seen.get(lang, 0) + 1
+        self._shares: dict[str, dict[str, float]] = {}
+        for word, seen in counts.items():
+            total = sum(seen.values())
+            shares = {lang: n / total for lang, n in seen.items()}
+            if max(shares.values()) >= _CLEAR_SHARE:
+                self._shares[word] = shares
+            else:
+                self._shares[word] = {}  # known, but of no one language
+        # An inflection no variant writes ("grantave") tells the language whose stemmer
+        # leads it to the stem of a word of that language.
+        self._stems = {
+            lang: frozenset(
+                stemmer_for(lang)(word)
+                for word, shares in self._shares.items()
+                if shares.get(lang, 0.0) >= _CLEAR_SHARE
+            )
+            for lang in variants_by_language
+        }
+        self._clear_words = sorted(word for word, shares in self._shares.items() if shares)
+        self._typo_clues: dict[str, Mapping[str, float] | None] = {}
+
+    def __call__(self, word: str) -> Mapping[str, float] | None:
+        """The word's languages as shares; empty for a word of several languages, None for
+        one that no variant writes, inflects or resembles."""
+        shares = self._shares.get(word)
+        if shares is not None:
+            return shares
+        if len(word) < _MIN_TYPO_CLUE_LENGTH or word.isdigit() or is_function_word(word):
+            return None
+        typo = self._typo_clue(word)
+        if typo is not None:
+            return typo
+        inflected = [
+            lang
+            for lang, stems in self._stems.items()
+            if (stem := stemmer_for(lang)(word)) != word and stem in stems
+        ]
+        if inflected:
+            return dict.fromkeys(inflected, 1 / len(inflected))
+        return None
+
+    def _typo_clue(self, word: str) -> Mapping[str, float] | None:
+        if word in self._typo_clues:
+            return self._typo_clues[word]
+        found = process.extractOne(
+            word, self._clear_words, scorer=fuzz.ratio, score_cutoff=_TYPO_CLUE_CUTOFF
+        )
+        # A typo counts as much as it is close: "numbr" (91% of "number") a little more
+        # than "fone" (89% of "fonde").
+        clue = (
+            {lang: share * found[1] / 100 for lang, share in self._shares[found[0]].items()}
+            if found is not None
+            else None
+        )
+        if len(word) > MAX_WORD_LENGTH:
+            return clue
+        if len(self._typo_clues) >= _TYPO_CLUE_CACHE_SIZE:
+            self._typo_clues.clear()
+        self._typo_clues[word] = clue
+        return clue

@@ -17,7 +17,13 @@ from typing import Literal
 from bot.config import MatchingSettings
 from bot.core.albanian import LANGUAGE_NEUTRAL, standard_albanian
 from bot.core.knowledge import KnowledgeBase
-from bot.core.language import guess_language, is_function_word, stem_albanian, stem_english
+from bot.core.language import (
+    WordLanguages,
+    guess_language,
+    is_function_word,
+    stem_albanian,
+    stem_english,
+)
 from bot.core.search_index import SearchIndex
 from bot.core.smalltalk import SmallTalk, read_small_talk
 from bot.core.synonyms import word_stems
@@ -88,6 +94,16 @@ class Matcher:
                 for entry in knowledge
             ]
         )
+        self._word_languages = WordLanguages(
+            {
+                lang: [
+                    standard_albanian(typed_words(variant))
+                    for entry in knowledge
+                    for variant in entry.questions.get(lang, ())
+                ]
+                for lang in {lang for entry in knowledge for lang in entry.questions}
+            }
+        )
         self._dated = [entry for entry in knowledge if entry.expires_at is not None]
         # For `other_institutions`: the words each entry's questions use, as stems.
         self._entry_stems = (
@@ -115,12 +131,12 @@ class Matcher:
         reading = read_small_talk(words)
         if reading.kind is not None:
             clues = self._language_clues(typed, words)
-            lang = reading.lang or guess_language(text, clues, self._index.word_languages)
+            lang = reading.lang or guess_language(text, clues, self._word_languages)
             return Match("answer", (), None, lang, reading.kind)
         start = _start_of(reading.question, words)  # after a greeting ("hi, where are you")
         words = reading.question
         clues = self._language_clues(typed[start : start + len(words)], words)
-        lang = guess_language(text, clues, self._index.word_languages) or reading.lang
+        lang = guess_language(text, clues, self._word_languages) or reading.lang
         settings = self.settings
         read = self._read_synonyms(words)
         ranked = self._rank_read(read, max(settings.max_suggestions, 2))

@@ -72,6 +72,20 @@ _FILLERS = frozenset(
     talking helped helping assist assistance ve ndihmuat ndihmove koha kohen""")
 )
 
+# Words that announce a question rather than ask it ("desha me pyt, a mundem me aplikue",
+# "I wanted to ask: ..."). Cut off at the start, after any greeting: unknown to the
+# knowledge base, they would lower every entry's score and turn an answer into a "did you
+# mean". A message made of nothing else is left as it is.
+_LEAD_INS = tuple(
+    tuple(phrase.split("-"))
+    for phrase in _split("""desha-me-pyt desha-me-pyet desha-me-ju-pyet desha-me-ju-pyt
+    desha-te-pyes desha-t-ju-pyes desha-te-ju-pyes dua-te-pyes dua-te-ju-pyes doja-te-pyes
+    doja-te-pyesja doja-te-ju-pyesja kam-nje-pyetje kisha-nje-pyetje nje-pyetje
+    me-falni me-fal a-mund-te-pyes a-mund-t-ju-pyes i-wanted-to-ask i-want-to-ask
+    i-would-like-to-ask i-d-like-to-ask id-like-to-ask i-have-a-question quick-question
+    a-question can-i-ask may-i-ask excuse-me sorry""")
+)
+
 _LONGEST_PHRASE = max(phrase.count("-") + 1 for phrase in _PHRASES)
 # Single-word phrases long enough for a typo to be recognised ("faleminderti").
 _FUZZY_WORDS = [phrase for phrase in _PHRASES if "-" not in phrase and len(phrase) >= 6]
@@ -110,7 +124,19 @@ def read_small_talk(words: Sequence[str]) -> SmallTalkReading:
         trailing, end = [], len(words)
     if not leading:
         start = 0
+    start = _after_lead_ins(words, start, end)
     return SmallTalkReading(None, _language_of(leading + trailing), list(words[start:end]))
+
+
+def _after_lead_ins(words: Sequence[str], start: int, end: int) -> int:
+    """Where the question starts once words announcing it are cut off (if any remain)."""
+    index = start
+    while index < end:
+        lead_in = next((p for p in _LEAD_INS if tuple(words[index : index + len(p)]) == p), None)
+        if lead_in is None:
+            break
+        index += len(lead_in)
+    return index if index < end else start
 
 
 _Phrase = tuple[SmallTalk, str | None]

@@ -120,7 +120,14 @@ def load_cases(path: Path | str) -> list[Case]:
     except OSError as error:
         raise CaseFileError(f"{path}: cannot read: {error.strerror}") from None
     except yaml.YAMLError as error:
-        raise CaseFileError(f"{path}: not valid YAML: {error}") from None
+        # As lint words it: file and line, then PyYAML's problem without its own
+        # '<unicode string>' locations.
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None) or str(error)
+        context = getattr(error, "context", None)
+        detail = f"{problem} ({context})" if context else problem
+        raise CaseFileError(f"{where}: error: YAML syntax error: {detail}") from None
     raw_cases = data.get("cases") if isinstance(data, dict) else None
     if not isinstance(raw_cases, list) or not raw_cases:
         raise CaseFileError(f"{path}: expected a non-empty 'cases:' list")

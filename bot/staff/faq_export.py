@@ -433,6 +433,8 @@ def write_export(
     """Write the export into `out_dir` (created if needed). Each file is replaced whole: a
     reader or a crash mid-way sees the old file or the new one, never half of one."""
     files = export_files(knowledge, settings, locales, fmt, username)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is a file: --out must be a folder (it is created if needed)")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:

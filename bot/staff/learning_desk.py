@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from bot.staff.faq_writer import (
     plan_draft,
     plan_variant,
     remove_file,
+    unified_diff,
     validate,
     write_atomically,
 )
@@ -156,7 +157,10 @@ class LearningDesk:
         return found
 
     def undo(self) -> Change:
-        """Put back the file as it was before the last accepted change still in place."""
+        """Put back the file as it was before the last accepted change still in place.
+
+        The returned change's diff is what the undo did (the accepted lines taken out),
+        not the accept's own diff."""
         with self._changing:
             return self._undo()
 
@@ -177,8 +181,9 @@ class LearningDesk:
         else:
             write_atomically(change.path, change.before)
         self.store.end_change(change, "undone")
-        logger.info("learn: undid change %d (%s):\n%s", change.id, change.path, change.diff)
-        return change
+        reverse = unified_diff(change.path, change.after, change.before or b"", self.faq_dir)
+        logger.info("learn: undid change %d (%s):\n%s", change.id, change.path, reverse)
+        return replace(change, diff=reverse)
 
     # ----- ties from hand-off tickets ---------------------------------------------------
 

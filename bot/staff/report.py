@@ -394,6 +394,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_unhelpful": 'Entries with "not helpful" votes',
         "table_never_asked": "Never asked",
         "table_per_day": "Questions per day (UTC)",
+        "table_per_week": "Questions per week (UTC; each week from its Monday)",
+        "table_per_month": "Questions per month (UTC)",
         "table_per_language": "Questions per language",
         "table_outcomes": "Outcomes",
         "table_removed": "(no longer in the FAQ)",
@@ -442,6 +444,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_unhelpful": "Hyrje me vota “jo e dobishme”",
         "table_never_asked": "Asnjëherë të kërkuara",
         "table_per_day": "Pyetje në ditë (UTC)",
+        "table_per_week": "Pyetje në javë (UTC; çdo javë nga e hëna)",
+        "table_per_month": "Pyetje në muaj (UTC)",
         "table_per_language": "Pyetje sipas gjuhës",
         "table_outcomes": "Rezultatet",
         "table_removed": "(nuk është më në FAQ)",
@@ -648,13 +652,42 @@ def _render_table(report: Report, lang: str) -> str:
     out.extend(f"  {count:>6}  {outcome}" for outcome, count in report.outcomes.items())
     out.extend(_heading(_t(lang, "table_per_language")))
     out.extend(f"  {count:>6}  {code}" for code, count in report.per_language)
-    out.extend(_heading(_t(lang, "table_per_day")))
-    busiest = max((count for _, count in report.per_day), default=0)
+    heading, rows = _questions_over_time(report.per_day)
+    out.extend(_heading(_t(lang, heading)))
+    busiest = max((count for _, count in rows), default=0)
     bar_width = TABLE_WIDTH - 22
-    for day, count in report.per_day:
+    for label, count in rows:
         bar = "#" * (round(count / busiest * bar_width) if busiest else 0)
-        out.append(f"  {day.isoformat()}  {count:>6}  {bar}".rstrip())
+        out.append(f"  {label:<10}  {count:>6}  {bar}".rstrip())
     return "\n".join(out) + "\n"
+
+
+# A long period read one line per day is thousands of lines ("--since 3650d"): past these
+# many days the table counts weeks (from Monday), past a year months.
+MAX_DAY_ROWS = 60
+MAX_WEEK_ROWS_DAYS = 366
+
+
+def _questions_over_time(per_day: Sequence[tuple[date, int]]) -> tuple[str, list[tuple[str, int]]]:
+    """The per-day counts as table rows: (heading key, [(label, count)])."""
+    if len(per_day) <= MAX_DAY_ROWS:
+        return "table_per_day", [(day.isoformat(), count) for day, count in per_day]
+    if len(per_day) <= MAX_WEEK_ROWS_DAYS:
+        heading = "table_per_week"
+
+        def label(day: date) -> str:
+            return (day - timedelta(days=day.weekday())).isoformat()
+    else:
+        heading = "table_per_month"
+
+        def label(day: date) -> str:
+            return f"{day.year:04d}-{day.month:02d}"
+
+    totals: dict[str, int] = {}
+    for day, count in per_day:
+        key = label(day)
+        totals[key] = totals.get(key, 0) + count
+    return heading, list(totals.items())
 
 
 def _dated_label(item: DatedEntry, lang: str) -> str:

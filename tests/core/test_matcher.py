@@ -268,6 +268,28 @@ def test_misspelt_greeting_is_still_small_talk(matcher: Matcher) -> None:
     assert matcher.match("falemnderit").smalltalk == "thanks"
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Mirëdita, desha me pyt: ku ndodhet zyra juaj?",
+        "pershendetje kam nje pyetje ku ndodhet zyra juaj",
+        "doja te pyesja ku ndodhet zyra juaj",
+    ],
+)
+def test_words_announcing_a_question_do_not_lower_its_score(matcher: Matcher, message: str) -> None:
+    plain = matcher.match("ku ndodhet zyra juaj")
+    match = matcher.match(message)
+    assert (match.status, match.entry_id) == ("answer", "office-address")
+    assert match.score == plain.score
+
+
+def test_a_message_that_only_announces_a_question_is_kept_as_it_is() -> None:
+    from bot.core.smalltalk import read_small_talk
+
+    assert read_small_talk(["kam", "nje", "pyetje"]).question == ["kam", "nje", "pyetje"]
+    assert read_small_talk(["a", "mund", "te", "pyes", "a", "jeni"]).question == ["a", "jeni"]
+
+
 def test_greeting_followed_by_a_question_is_matched_as_the_question(matcher: Matcher) -> None:
     match = matcher.match("Përshëndetje, ku ndodhet zyra juaj?")
     assert match.smalltalk is None
@@ -294,6 +316,54 @@ def test_reply_language_follows_albanian_words(matcher: Matcher, question: str) 
 @pytest.mark.parametrize("question", ["how do i register", "where is the office", "where?"])
 def test_reply_language_follows_english_words(matcher: Matcher, question: str) -> None:
     assert matcher.match(question).lang == "en"
+
+
+# "grant" is written by the variants of both languages, mostly English ("një grant" in
+# Albanian); "grante", "grantet" and "granteve" only by the Albanian ones.
+SHARED_WORD = KnowledgeBase(
+    entries=(
+        entry(
+            "grant-types",
+            {
+                "sq": [
+                    "Çfarë grante jepni?",
+                    "llojet e granteve",
+                    "grantet",
+                    "një grant",
+                    "grant për projekte",
+                ],
+                "en": [
+                    "What grant types are there?",
+                    "grant",
+                    "project grant",
+                    "grant kinds",
+                    "which grant",
+                    "grant list",
+                ],
+            },
+        ),
+        PHONE,
+    ),
+    categories=(),
+    languages=("sq", "en"),
+    # As in faq/synonyms.yaml: "number" is read as "numri", a word of both languages.
+    synonyms=Glossary((SynonymGroup(("numri", "number")),), (), ()),
+)
+
+
+@pytest.mark.parametrize("question", ["grante", "grantet", "granteve", "grantesh"])
+def test_an_albanian_form_of_a_word_both_languages_share_tells_albanian(question: str) -> None:
+    assert Matcher(SHARED_WORD, SETTINGS).match(question).lang == "sq"
+
+
+def test_a_word_both_languages_write_leaves_the_language_to_the_users_choice() -> None:
+    match = Matcher(SHARED_WORD, SETTINGS).match("grant")
+    assert (match.status, match.lang) == ("answer", None)
+
+
+def test_a_typo_of_an_english_word_tells_english_though_a_synonym_reads_it() -> None:
+    assert Matcher(SHARED_WORD, SETTINGS).match("numbr").lang == "en"
+    assert Matcher(SHARED_WORD, SETTINGS).match("phone numbr").lang == "en"
 
 
 def test_albanian_letters_tell_the_language_of_an_unknown_word(matcher: Matcher) -> None:

@@ -271,7 +271,8 @@ def test_export_into_a_file_instead_of_a_folder_is_a_clear_error(
     not_a_folder.write_text("keep me")
     code, _, err = run("--config", str(config), "export", "--out", str(not_a_folder))
     assert code == 1
-    assert "cannot create the folder" in err
+    assert "is a file: --out must be a folder" in err
+    assert "File exists" not in err
     assert not_a_folder.read_text() == "keep me"
 
 

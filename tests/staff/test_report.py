@@ -324,3 +324,23 @@ def test_the_closest_entry_is_looked_up_for_the_largest_groups_only(
     ]
     clusters = cluster_questions(fallbacks, knowledge, closest_for=2)
     assert [c.closest_entry_id is not None for c in clusters] == [True, True, False]
+
+
+def test_a_long_period_is_counted_by_month_in_the_table_not_day_by_day() -> None:
+    questions = [asked("a", "answer", days_ago=1), asked("b", "answer", days_ago=400)]
+    report = build_report(questions, None, timedelta(days=3650), now=NOW)
+    table = render_report(report, "table")
+    assert len(table.splitlines()) < 200  # 3,650 days: about 120 months
+    assert "Questions per month (UTC)" in table
+    assert "\n  2026-02          1  " in table  # the month of the recent question
+    assert "\n  2025-01          1  " in table  # 400 days before 2026-03-01
+    assert len(report.per_day) == 3651  # the JSON and CSV keep every day
+
+
+def test_a_quarter_is_counted_by_week_from_monday() -> None:
+    report = build_report([asked("a", "answer", days_ago=3)], None, timedelta(days=90), now=NOW)
+    table = render_report(report, "table")
+    assert "Questions per week" in table
+    # 2026-02-26 (a Thursday) is counted in the week from Monday 2026-02-23.
+    assert "\n  2026-02-23       1  " in table
+    assert sum(line.startswith("  2026-") for line in table.splitlines()) <= 14
