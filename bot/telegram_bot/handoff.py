@@ -23,7 +23,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from telegram import (
@@ -418,7 +418,7 @@ async def confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
     if isinstance(opened, LimitReached):
         note_outcome("handoff_limit")
-        await query.edit_message_text(_limituser_text(svc.dialog, lang, opened, handoff))
+        await query.edit_message_text(limit_text(svc.dialog, lang, opened, handoff.store.now()))
         return
     if isinstance(opened, Blocked):
         # Staff blocked this user: they are not told, and nothing reaches staff.
@@ -440,11 +440,13 @@ async def confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await query.edit_message_text(user_text(svc.dialog, lang, told))
 
 
-def _limituser_text(dialog: Dialog, lang: str, limit: LimitReached, handoff: Handoff) -> str:
+def limit_text(dialog: Dialog, lang: str, limit: LimitReached, now: datetime) -> str:
+    """What a user over a limit is told: when they can ask again, in whole hours."""
     if limit.kind == "open" or limit.retry_at is None:
         return user_text(dialog, lang, "handoff_limit_open")
-    wait = limit.retry_at - handoff.store.now()
-    hours = max(1, math.ceil(wait.total_seconds() / 3600))
+    hours = max(1, math.ceil((limit.retry_at - now).total_seconds() / 3600))
+    if hours == 1:  # "in 1 hours" / "pas 1 orësh" read wrong in both languages
+        return user_text(dialog, lang, "handoff_limit_daily_one_hour")
     return user_text(dialog, lang, "handoff_limit_daily", hours=str(hours))
 
 
