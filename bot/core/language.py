@@ -5,6 +5,7 @@ Everything here works on folded words (see bot.core.text): "është" is "eshte",
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 
 import snowballstemmer
@@ -193,7 +194,13 @@ class WordLanguages:
             )
             for lang in variants_by_language
         }
-        self._clear_words = sorted(word for word, shares in self._shares.items() if shares)
+        # With one language, a word it does not write tells nothing: no typo search.
+        self._bilingual = len(self._stems) > 1
+        # Clear words by length: fuzz.ratio >= 80 needs lengths within a factor of 1.5, so
+        # a typo is looked for among words of about its length, not the whole vocabulary.
+        self._clear_by_length: dict[int, list[str]] = {}
+        for word in sorted(word for word, shares in self._shares.items() if shares):
+            self._clear_by_length.setdefault(len(word), []).append(word)
         self._typo_clues: dict[str, Mapping[str, float] | None] = {}
 
     def __call__(self, word: str) -> Mapping[str, float] | None:
@@ -202,7 +209,12 @@ class WordLanguages:
         shares = self._shares.get(word)
         if shares is not None:
             return shares
-        if len(word) < _MIN_TYPO_CLUE_LENGTH or word.isdigit() or is_function_word(word):
+        if (
+            not self._bilingual
+            or len(word) < _MIN_TYPO_CLUE_LENGTH
+            or word.isdigit()
+            or is_function_word(word)
+        ):
             return None
         typo = self._typo_clue(word)
         if typo is not None:
@@ -219,9 +231,13 @@ class WordLanguages:
     def _typo_clue(self, word: str) -> Mapping[str, float] | None:
         if word in self._typo_clues:
             return self._typo_clues[word]
-        found = process.extractOne(
-            word, self._clear_words, scorer=fuzz.ratio, score_cutoff=_TYPO_CLUE_CUTOFF
-        )
+        size = len(word)
+        near = [
+            candidate
+            for length in range(math.ceil(size / 1.5), math.floor(size * 1.5) + 1)
+            for candidate in self._clear_by_length.get(length, ())
+        ]
+        found = process.extractOne(word, near, scorer=fuzz.ratio, score_cutoff=_TYPO_CLUE_CUTOFF)
         # A typo counts as much as it is close: "numbr" (91% of "number") a little more
         # than "fone" (89% of "fonde").
         clue = (
