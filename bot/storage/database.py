@@ -30,11 +30,11 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Protocol, TypeVar
+from typing import Final, Protocol, Self, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -592,6 +592,65 @@ def connect_own(path: Path | None, *, durable: bool) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+class OwnConnectionStore:
+    """A store with its own connection to the bot's file (`connect_own`), its own tables
+    and their version table; one lock serialises its threads. Tickets, learning and
+    subscriptions are built on it, so each only says what it keeps."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        durable: bool,
+        version_table: str,
+        migrations: dict[int, str],
+        what: str,
+        too_new: Callable[[str], StorageUnavailable],
+    ) -> None:
+        self._lock = threading.Lock()
+        self._connection = connect_own(path, durable=durable)
+        try:
+            migrate(self._connection, version_table, migrations, what, path, too_new)
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def checkpoint(self) -> None:
+        """Move committed writes into the database and empty the -wal file, so that
+        deleted rows (/forget) leave no old copy behind."""
+        with self._lock:
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction, taken before reading (BEGIN IMMEDIATE) so that a check and the
+        write it allows cannot interleave with another process's; committed on leaving,
+        or not at all."""
+        with self._lock:
+            connection = self._connection
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    def _read(self, query: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._connection.execute(query, parameters).fetchall())
 
 
 def migrate(

@@ -13,17 +13,15 @@ so a kill -9 between the two is found and settled on the next open (`settle_chan
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, Literal
 
-from bot.storage.database import StorageUnavailable, connect_own, migrate
+from bot.storage.database import OwnConnectionStore, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -118,54 +116,22 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class LearningStore:
+class LearningStore(OwnConnectionStore):
     """Choices, decisions and FAQ changes over one SQLite file; thread-safe (one lock)."""
 
     def __init__(self, path: Path, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self.path = Path(path)
         self._clock = clock
-        self._lock = threading.Lock()
         self._last_tidy: datetime | None = None
-        # FULL: a decision or change record is on disk before the FAQ file is touched.
-        self._connection = connect_own(self.path, durable=True)
-        try:
-            migrate(
-                self._connection,
-                "learning_schema_version",
-                _MIGRATIONS,
-                "learning tables",
-                self.path,
-                LearningStoreError,
-            )
-        except BaseException:
-            self._connection.close()
-            raise
-
-    def close(self) -> None:
-        with self._lock:
-            self._connection.close()
-
-    def __enter__(self) -> LearningStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            connection = self._connection
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
-
-    def _read(self, query: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._connection.execute(query, parameters).fetchall()
+        super().__init__(
+            self.path,
+            # FULL: a decision or change record is on disk before the FAQ file is touched.
+            durable=True,
+            version_table="learning_schema_version",
+            migrations=_MIGRATIONS,
+            what="learning tables",
+            too_new=LearningStoreError,
+        )
 
     # ----- choices ---------------------------------------------------------------------
 
@@ -176,7 +142,7 @@ class LearningStore:
         there: forged button data) are deleted, once a day old (the log writes in the
         background, so a fresh pick's question may not be there yet)."""
         now = self._clock()
-        with self._write() as db:
+        with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO learning_choices (question_id, entry_id, chosen_at)"
                 " VALUES (?, ?, ?)",
@@ -200,7 +166,7 @@ class LearningStore:
         self, suggestion_id: str, decision: Decision, fields: dict[str, str | None]
     ) -> None:
         """`fields`: kind, entry_id, lang, text and decided_by."""
-        with self._write() as db:
+        with self._transaction() as db:
             _insert_decision(db, suggestion_id, decision, fields, _timestamp(self._clock()))
 
     def decided(self) -> dict[str, Decision]:
@@ -226,7 +192,7 @@ class LearningStore:
         in one transaction; returns the change's id. `decision` holds kind, entry_id, lang,
         text and decided_by."""
         now = _timestamp(self._clock())
-        with self._write() as db:
+        with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO learning_changes (suggestion_id, path, before, after, diff, state,"
                 " changed_at) VALUES (?, ?, ?, ?, ?, 'writing', ?)",
@@ -240,7 +206,7 @@ class LearningStore:
         """Settle a change: "applied", "undone" or "abandoned". Undone and abandoned changes
         make their suggestion open again (an "undone" decision)."""
         now = _timestamp(self._clock())
-        with self._write() as db:
+        with self._transaction() as db:
             db.execute(
                 "UPDATE learning_changes SET state = ?, undone_at = ? WHERE id = ?",
                 (state, now if state == "undone" else None, change.id),
@@ -257,7 +223,7 @@ class LearningStore:
                     _insert_decision(db, change.suggestion_id, "undone", fields, now)
 
     def set_state(self, change_id: int, state: ChangeState) -> None:
-        with self._write() as db:
+        with self._transaction() as db:
             db.execute("UPDATE learning_changes SET state = ? WHERE id = ?", (state, change_id))
 
     def last_applied(self) -> Change | None:

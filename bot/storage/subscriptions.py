@@ -22,17 +22,13 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
-from bot.storage.database import StorageUnavailable, connect_own, migrate
+from bot.storage.database import OwnConnectionStore, StorageUnavailable
 
 SCHEMA_VERSION: Final = 1
 # A claimed job's lease: renewed while it is delivered; a silent owner loses it after this.
@@ -155,7 +151,7 @@ def _owner_is_dead(owner: str) -> bool:
     return False
 
 
-class SubscriptionStore:
+class SubscriptionStore(OwnConnectionStore):
     """Subscriptions and announcement jobs over one SQLite file; safe from many threads.
 
     Each method is one short transaction; callers in an event loop run them in a thread
@@ -166,58 +162,21 @@ class SubscriptionStore:
         self.path = Path(path) if str(path) != ":memory:" else None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        # NORMAL is durable across a crash of the process in WAL mode; a recipient's
-        # "sending" mark is what bounds the duplicates, not the disk.
-        self._db = connect_own(self.path, durable=False)
-        try:
-            migrate(
-                self._db,
-                "subscriptions_schema_version",
-                _MIGRATIONS,
-                "subscriptions",
-                self.path,
-                SubscriptionStoreError,
-            )
-        except BaseException:
-            self._db.close()
-            raise
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> SubscriptionStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed whole on leaving the block, or not at all."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        super().__init__(
+            self.path,
+            # NORMAL is durable across a crash of the process in WAL mode; a recipient's
+            # "sending" mark is what bounds the duplicates, not the disk.
+            durable=False,
+            version_table="subscriptions_schema_version",
+            migrations=_MIGRATIONS,
+            what="subscriptions",
+            too_new=SubscriptionStoreError,
+        )
 
     def _write(self, statements: Iterable[tuple[str, tuple[object, ...]]]) -> list[int]:
         """Run `statements` in one transaction; their row counts."""
         with self._transaction() as db:
             return [db.execute(sql, args).rowcount for sql, args in statements]
-
-    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
 
     # ----- subscriptions ---------------------------------------------------------------
 
@@ -303,9 +262,7 @@ class SubscriptionStore:
                 ),
             ]
         )
-        # The deleted rows must not survive in the write-ahead log either.
-        with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.checkpoint()  # the deleted rows must not survive in the -wal file either
 
     def set_language(self, chat_id: int, lang: str) -> None:
         """The language announcements reach this chat in (if it is subscribed)."""

@@ -18,19 +18,17 @@ moment leaves either the whole write or none of it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sqlite3
 import statistics
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
-from bot.storage.database import StorageUnavailable, connect_own, migrate
+from bot.storage.database import OwnConnectionStore, StorageUnavailable
 from bot.storage.question_log import hash_user, key_path_for, load_or_create_key
 
 if TYPE_CHECKING:
@@ -171,29 +169,23 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class TicketStore:
+class TicketStore(OwnConnectionStore):
     """Tickets over one SQLite file; safe to use from several threads (one lock)."""
 
     def __init__(self, path: Path, *, key: bytes, clock: Callable[[], datetime] = _utc_now) -> None:
         self.path = Path(path)
         self._key = key
         self._clock = clock
-        self._lock = threading.Lock()
-        # FULL: a commit is on disk before the user is told "received", even if the
-        # machine, not just the bot, stops the next moment.
-        self._connection = connect_own(self.path, durable=True)
-        try:
-            migrate(
-                self._connection,
-                "tickets_schema_version",
-                _MIGRATIONS,
-                "ticket tables",
-                self.path,
-                TicketStoreError,
-            )
-        except BaseException:
-            self._connection.close()
-            raise
+        super().__init__(
+            self.path,
+            # FULL: a commit is on disk before the user is told "received", even if the
+            # machine, not just the bot, stops the next moment.
+            durable=True,
+            version_table="tickets_schema_version",
+            migrations=_MIGRATIONS,
+            what="ticket tables",
+            too_new=TicketStoreError,
+        )
 
     @classmethod
     def from_settings(
@@ -202,45 +194,11 @@ class TicketStore:
         path = settings.question_log_path
         return cls(path, key=load_or_create_key(key_path_for(path), environ))
 
-    def close(self) -> None:
-        with self._lock:
-            self._connection.close()
-
-    def __enter__(self) -> TicketStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     def user_hash(self, user_id: int) -> str:
         return hash_user(self._key, user_id)
 
     def now(self) -> datetime:
         return self._clock()
-
-    def checkpoint(self) -> None:
-        """Move committed writes from the write-ahead log into the database and empty the
-        log, so that deleted rows (/forget) leave no old copy in the -wal file."""
-        with self._lock:
-            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction, taken before reading (BEGIN IMMEDIATE) so that a check and the
-        write it allows cannot interleave with another process's; committed on leaving."""
-        with self._lock:
-            connection = self._connection
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
-
-    def _read(self, query: str, parameters: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._connection.execute(query, parameters).fetchall()
 
     # ----- opening ---------------------------------------------------------------------
 
@@ -261,7 +219,7 @@ class TicketStore:
         """A new ticket, committed; or the ticket this draft already became; or why not."""
         user = self.user_hash(user_id)
         now = self._clock()
-        with self._write() as db:
+        with self._transaction() as db:
             existing = db.execute("SELECT * FROM tickets WHERE draft = ?", (draft,)).fetchone()
             if existing is not None:
                 return Opened(_ticket(existing), created=False)
@@ -305,14 +263,14 @@ class TicketStore:
         return Opened(_ticket(row), created=True)
 
     def set_staff_thread(self, ticket_id: int, thread_id: int) -> None:
-        with self._write() as db:
+        with self._transaction() as db:
             db.execute(
                 "UPDATE tickets SET staff_thread_id = ? WHERE id = ?", (thread_id, ticket_id)
             )
 
     def set_staff_message(self, ticket_id: int, message_id: int) -> None:
         """The ticket's card is posted: note it, and route replies to it to the ticket."""
-        with self._write() as db:
+        with self._transaction() as db:
             row = db.execute(
                 "UPDATE tickets SET staff_message_id = ? WHERE id = ? RETURNING staff_chat_id",
                 (message_id, ticket_id),
@@ -336,7 +294,7 @@ class TicketStore:
     # ----- routes ----------------------------------------------------------------------
 
     def add_route(self, chat_id: int, message_id: int, ticket_id: int) -> None:
-        with self._write() as db:
+        with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO ticket_routes (chat_id, message_id, ticket_id)"
                 " VALUES (?, ?, ?)",
@@ -373,7 +331,7 @@ class TicketStore:
 
     def note_staff_reply(self, ticket_id: int) -> None:
         now = _timestamp(self._clock())
-        with self._write() as db:
+        with self._transaction() as db:
             db.execute(
                 "UPDATE tickets SET last_activity_at = ?,"
                 " first_staff_reply_at = COALESCE(first_staff_reply_at, ?) WHERE id = ?",
@@ -381,7 +339,7 @@ class TicketStore:
             )
 
     def note_user_message(self, ticket_id: int) -> None:
-        with self._write() as db:
+        with self._transaction() as db:
             db.execute(
                 "UPDATE tickets SET last_activity_at = ? WHERE id = ?",
                 (_timestamp(self._clock()), ticket_id),
@@ -389,7 +347,7 @@ class TicketStore:
 
     def mark_undeliverable(self, ticket_id: int) -> bool:
         """The user blocked the bot; True the first time (staff are told once)."""
-        with self._write() as db:
+        with self._transaction() as db:
             cursor = db.execute(
                 "UPDATE tickets SET undeliverable = 1 WHERE id = ? AND undeliverable = 0",
                 (ticket_id,),
@@ -398,7 +356,7 @@ class TicketStore:
 
     def close_ticket(self, ticket_id: int, by: ClosedBy) -> bool:
         """Close an open ticket; False if it was not open."""
-        with self._write() as db:
+        with self._transaction() as db:
             cursor = db.execute(
                 "UPDATE tickets SET status = ?, closed_at = ?, closed_by = ?"
                 " WHERE id = ? AND status = ?",
@@ -409,7 +367,7 @@ class TicketStore:
     def reopen_ticket(self, ticket_id: int) -> bool:
         """Reopen a closed ticket that still has its route back; False otherwise."""
         now = _timestamp(self._clock())
-        with self._write() as db:
+        with self._transaction() as db:
             cursor = db.execute(
                 "UPDATE tickets SET status = ?, closed_at = NULL, closed_by = NULL,"
                 " last_activity_at = ? WHERE id = ? AND status = ? AND chat_id IS NOT NULL",
@@ -442,7 +400,7 @@ class TicketStore:
     def block_user_of(self, ticket_id: int) -> list[Ticket]:
         """Block the ticket's user and close their open tickets (returned)."""
         now = _timestamp(self._clock())
-        with self._write() as db:
+        with self._transaction() as db:
             row = db.execute("SELECT user_hash FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
             if row is None or row[0] is None:
                 return []
@@ -459,7 +417,7 @@ class TicketStore:
         return [_ticket(r) for r in closed]
 
     def unblock_user_of(self, ticket_id: int) -> bool:
-        with self._write() as db:
+        with self._transaction() as db:
             cursor = db.execute(
                 "DELETE FROM blocked_users WHERE user_hash ="
                 " (SELECT user_hash FROM tickets WHERE id = ?)",
@@ -480,7 +438,7 @@ class TicketStore:
         """Delete every ticket of the user and its routes; returns them (staff are told
         which were withdrawn). A block stays: /forget must not undo it."""
         user = self.user_hash(user_id)
-        with self._write() as db:
+        with self._transaction() as db:
             rows = db.execute(
                 "DELETE FROM tickets WHERE user_hash = ? OR chat_id = ? RETURNING *",
                 (user, user_id),
@@ -523,7 +481,7 @@ class TicketStore:
         dates and language stay, for the statistics. Returns how many."""
         now = self._clock()
         cutoff = _timestamp(now - timedelta(days=retention_days))
-        with self._write() as db:
+        with self._transaction() as db:
             rows = db.execute(
                 "UPDATE tickets SET user_hash = NULL, chat_id = NULL, user_name = NULL,"
                 " question = '', offered = '{}', draft = NULL, status = ?,"
