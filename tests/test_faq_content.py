@@ -311,4 +311,5 @@ def test_the_misses_a_new_user_met_are_answered(
     if entry is None:
         assert reply.kind == "smalltalk", reply.text
     else:
-        assert reply.kind == "answer" and reply.entry_id == entry, (reply.kind, reply.entry_id)
+        assert reply.kind == "answer", reply.text
+        assert reply.entry_id == entry

@@ -373,9 +373,7 @@ def faq_as_dict(
     texts = locales or load_locales(settings.languages)
 
     def answers(entry: Entry) -> dict[str, str]:
-        return {
-            lang: published_answer(entry, settings, texts, lang)[0] for lang in entry.languages
-        }
+        return {lang: published_answer(entry, settings, texts, lang)[0] for lang in entry.languages}
 
     return {
         "languages": list(settings.languages),

@@ -407,7 +407,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_dated": "Dated answers to check (faq/: reviewed:, expires:)",
         "dated_expired": "expired {day}, no longer served",
         "dated_stale": "last reviewed {day}",
-        "table_waiting_for_facts": "Answers waiting for a fact from staff (faq/: unknown:): {count}",
+        "table_waiting_for_facts": "Answers waiting for a fact from staff (unknown:): {count}",
         "tickets": (
             "Handed to staff: {opened} · answered: {answered} · median time to the first"
             " reply: {median}"
@@ -458,7 +458,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_dated": "Përgjigje me datë për t'u kontrolluar (faq/: reviewed:, expires:)",
         "dated_expired": "skadoi më {day}, nuk jepet më",
         "dated_stale": "kontrolluar për herë të fundit më {day}",
-        "table_waiting_for_facts": "Përgjigje që presin një fakt nga stafi (faq/: unknown:): {count}",
+        "table_waiting_for_facts": "Përgjigje që presin një fakt nga stafi (unknown:): {count}",
         "tickets": (
             "Dërguar stafit: {opened} · me përgjigje: {answered} · mediana e kohës deri te"
             " përgjigjja e parë: {median}"
