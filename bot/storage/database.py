@@ -114,12 +114,29 @@ def _describe(error: BaseException, path: Path | None = None) -> str:
     return str(error) or type(error).__name__
 
 
+# Held while this process creates the file, so that no thread of it connects to the file
+# between its creation and the close of the descriptor that created it.
+_CREATING = threading.Lock()
+
+
 def create_private(path: Path) -> None:
     """Create `path` readable by its owner only (if it is missing), and take the group's
-    and others' access away from it and its SQLite companions if they have it."""
+    and others' access away from it and its SQLite companions if they have it.
+
+    Never opens a file that exists: on Linux, closing any descriptor of a file drops every
+    POSIX lock the process holds on it, including the locks of this process's SQLite
+    connections. A process that lost them looks gone to the others, and the next one to
+    close its last connection deletes the -wal file the bot still writes into. A file
+    created here (O_EXCL) is one nobody in this process had open; SQLite creates -wal and
+    -shm with the database file's permissions, and chmod works on the name alone."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, _PRIVATE)
-    os.close(descriptor)
+    with _CREATING:
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, _PRIVATE)
+        except FileExistsError:
+            pass
+        else:
+            os.close(descriptor)
     for file in (path, *(path.with_name(path.name + suffix) for suffix in _COMPANIONS)):
         try:
             mode = stat.S_IMODE(file.stat().st_mode)
