@@ -147,6 +147,12 @@ def create_private(path: Path) -> None:
             file.chmod(_PRIVATE)
 
 
+def _checkpoint(connection: sqlite3.Connection) -> None:
+    """PRAGMA wal_checkpoint(TRUNCATE), its result row read: an unread statement stays in
+    progress and makes the connection's next commit fail."""
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     """A connection as every user of the file needs it (WAL, busy timeout, rows by name)."""
     if read_only:
@@ -166,7 +172,7 @@ def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
             connection.execute("PRAGMA synchronous=NORMAL")
             # Deleted rows (retention, /forget) are overwritten, not just unlinked, so they
             # do not linger in the file's free pages.
-            connection.execute("PRAGMA secure_delete=ON")
+            connection.execute("PRAGMA secure_delete=ON").fetchall()
     except BaseException:
         connection.close()
         raise
@@ -270,9 +276,7 @@ class Database:
     def checkpoint(self, timeout: float = 60.0) -> None:
         """Copy the -wal file into the database and empty it, so that deleted rows leave
         no old copy behind (used when a user asks to be forgotten)."""
-        self.call(
-            lambda connection, _: connection.execute("PRAGMA wal_checkpoint(TRUNCATE)"), timeout
-        )
+        self.call(lambda connection, _: _checkpoint(connection), timeout)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is committed (trying an unusable database
@@ -600,11 +604,11 @@ def connect_own(path: Path | None, *, durable: bool) -> sqlite3.Connection:
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         if path is not None:
-            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA journal_mode=WAL").fetchall()
         connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         connection.execute("PRAGMA foreign_keys=ON")
         # Deleted rows (/forget, retention) are overwritten, not just unlinked.
-        connection.execute("PRAGMA secure_delete=ON")
+        connection.execute("PRAGMA secure_delete=ON").fetchall()
     except BaseException:
         connection.close()
         raise
@@ -648,7 +652,7 @@ class OwnConnectionStore:
         """Move committed writes into the database and empty the -wal file, so that
         deleted rows (/forget) leave no old copy behind."""
         with self._lock:
-            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            _checkpoint(self._connection)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
