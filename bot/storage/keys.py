@@ -96,3 +96,10 @@ def _read_key_file(key_path: Path) -> bytes:
 def hash_user(key: bytes, user_id: int) -> str:
     """A stable pseudonym for a user: the same id gives the same hash under the same key."""
     return hmac.new(key, str(user_id).encode("ascii"), hashlib.sha256).hexdigest()[:32]
+
+
+def limit_hash(key: bytes, user_id: int) -> str:
+    """The pseudonym the hand-off limits count by. Kept after /forget (a user must not reset
+    their limits with it), so it differs from `hash_user`: what stays cannot be joined to
+    anything the user asked."""
+    return hmac.new(key, f"limits:{user_id}".encode("ascii"), hashlib.sha256).hexdigest()[:32]
