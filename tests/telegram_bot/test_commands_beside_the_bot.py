@@ -18,8 +18,8 @@ import pytest
 
 from bot.storage.subscriptions import SubscriptionStore
 from tests.fake_bot_api import TOKEN, FakeBotApi, FakeBotApiServer, UpdateFactory, user
-from tests.telegram_bot.subscription_helpers import ADMIN, announce, messages_to, wait_until
-from tests.telegram_bot.test_announce_kill import REPO, start_bot, write_config
+from tests.telegram_bot.announcements.subscription_helpers import ADMIN, announce, messages_to, wait_until
+from tests.telegram_bot.announcements.test_announce_kill import REPO, start_bot, write_config
 
 SUBSCRIBERS = 2000
 NEWS_READERS = 3

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.fake_bot_api import FakeBotApiServer, UpdateFactory, user
-from tests.telegram_bot.subscription_helpers import ADMIN, messages_to, wait_until
-from tests.telegram_bot.test_announce_kill import start_bot, write_config
+from tests.telegram_bot.announcements.subscription_helpers import ADMIN, messages_to, wait_until
+from tests.telegram_bot.announcements.test_announce_kill import start_bot, write_config
 
 USERS = [user(40_000 + n, "en", name=f"User {n}") for n in range(30)]
 QUESTION = "How do I apply for a grant?"
