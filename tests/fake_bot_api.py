@@ -610,6 +610,16 @@ class FakeBotApi(_AnnouncementFake):
             topic["name"] = str(name)
         return True
 
+    def _deleteForumTopic(self, params: Json) -> bool:
+        """Only an administrator may delete a topic (Telegram wants "Delete messages")."""
+        chat_id = _chat_id(params)
+        if self.members.get(chat_id, {}).get(BOT_ID) != "administrator":
+            raise TelegramRefusal(400, "Bad Request: not enough rights to delete the topic")
+        key = (chat_id, int(params.get("message_thread_id") or 0))
+        if self.topics.pop(key, None) is None:
+            raise TelegramRefusal(400, "Bad Request: message thread not found")
+        return True
+
     def _deleteMessage(self, params: Json) -> bool:
         key = (_chat_id(params), _message_id(params))
         if key in self.deleted:

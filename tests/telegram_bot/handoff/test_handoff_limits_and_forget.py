@@ -1,0 +1,118 @@
+"""Hand-off limits that /forget cannot reset, the cap on a user's messages in one ticket,
+topics named without the question, and /forget deleting the ticket's topic when the bot may:
+the real bot against the fake Bot API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.config import Settings
+from bot.storage.tickets import TicketStore
+from tests.fake_bot_api import BOT_ID, FakeBotApi, FakeBotApiServer, Json, UpdateFactory, user
+from tests.telegram_bot.handoff.test_handoff import (
+    ASKER,
+    QUESTION,
+    STAFF,
+    STAFF_GROUP,
+    ask_and_confirm,
+    bot_message,
+    count_to,
+    handoff_settings,
+    last_edit_text,
+    plain,
+    running_bot,
+    said,
+    sent_to,
+    store_for,
+)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeBotApiServer]:
+    async with FakeBotApiServer() as running:
+        running.api.members[STAFF_GROUP] = {STAFF["id"]: "member"}
+        yield running
+
+
+async def forget(api: FakeBotApi, updates: UpdateFactory, sender: Json = ASKER) -> None:
+    before = len(sent_to(api, int(str(sender["id"]))))
+    api.add_update(updates.command("/forget", sender=sender))
+    done = (await count_to(api, int(str(sender["id"])), before + 1))[-1]
+    assert "Done" in plain(done)
+
+
+async def test_forget_does_not_reset_the_daily_limit(
+    settings: Settings, server: FakeBotApiServer, updates: UpdateFactory
+) -> None:
+    api = server.api
+    api.forums.add(STAFF_GROUP)
+    live = handoff_settings(settings, server, max_open_per_user=1, max_per_day=2)
+    with store_for(live) as store:
+        async with running_bot(live, store):
+            for _ in range(2):
+                await ask_and_confirm(api, updates)
+                assert "received" in last_edit_text(api)
+                await forget(api, updates)
+            await ask_and_confirm(api, updates)
+            assert "as many questions as allowed in one day" in last_edit_text(api)
+            # Someone else is not affected.
+            await ask_and_confirm(api, updates, sender=user(4010, "en", name="Other"))
+            assert "received" in last_edit_text(api)
+    topics = [str(c.params["name"]) for c in api.calls_of("createForumTopic")]
+    assert len(topics) == 3
+    # Named by number and language only: Telegram keeps a topic's first name for good.
+    assert topics == ["#1 · en", "#2 · en", "#3 · en"]
+    for name in topics:
+        assert not set(QUESTION.lower().split()) & set(name.lower().split()), name
+
+
+async def test_a_users_messages_in_one_ticket_are_capped_per_hour(
+    settings: Settings, server: FakeBotApiServer, updates: UpdateFactory
+) -> None:
+    api = server.api
+    api.forums.add(STAFF_GROUP)
+    live = handoff_settings(settings, server, max_replies_per_hour=2)
+    with store_for(live) as store:
+        async with running_bot(live, store):
+            confirmation = await ask_and_confirm(api, updates)
+            for number in range(3):
+                before = len(sent_to(api, ASKER["id"]))
+                api.add_update(
+                    updates.message(
+                        f"One more detail, number {number}",
+                        sender=ASKER,
+                        reply_to=bot_message(confirmation.result["message_id"], ASKER["id"]),
+                    )
+                )
+                await count_to(api, ASKER["id"], before + 1)
+            told = plain(sent_to(api, ASKER["id"])[-1])
+            assert "did not reach the agency's staff" in told
+            assert "wait" in told
+            relayed = sent_to(api, STAFF_GROUP, "copyMessage")
+            assert len(relayed) == 2
+
+
+async def test_forget_deletes_the_tickets_topic_when_the_bot_may(
+    settings: Settings, server: FakeBotApiServer, updates: UpdateFactory
+) -> None:
+    api = server.api
+    api.forums.add(STAFF_GROUP)
+    api.members[STAFF_GROUP][BOT_ID] = "administrator"
+    live = handoff_settings(settings, server)
+    with store_for(live) as store:
+        async with running_bot(live, store):
+            await ask_and_confirm(api, updates)
+            (topic,) = api.calls_of("createForumTopic")
+            thread = topic.result["message_thread_id"]
+            await forget(api, updates)
+            (deleted,) = await api.wait_for("deleteForumTopic", 1)
+            assert deleted.params["message_thread_id"] == thread
+            notice = await said(api, STAFF_GROUP, "tërhoq")  # "withdrawn by the user"
+            assert "#1" in plain(notice)
+            assert notice.params.get("message_thread_id") is None  # the topic is gone
+        assert (STAFF_GROUP, thread) not in api.topics
+        assert api.calls_of("editForumTopic") == []
+        assert isinstance(store, TicketStore)
+        assert store.ticket(1) is None
