@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -34,7 +34,9 @@ SCHEMA_VERSION: Final = 1
 # A claimed job's lease: renewed while it is delivered; a silent owner loses it after this.
 LEASE: Final = timedelta(seconds=60)
 PENDING, SENDING, SENT, BLOCKED, FAILED = "pending", "sending", "sent", "blocked", "failed"
-RUNNING, DONE = "running", "done"
+# "refused": Telegram refused the announcement's first messages (its text); stopped, with
+# its texts and counts kept.
+RUNNING, DONE, REFUSED = "running", "done", "refused"
 
 _MIGRATIONS: Final[dict[int, str]] = {
     1: """
@@ -374,7 +376,7 @@ class SubscriptionStore(OwnConnectionStore):
 
     def counts(self, job: int) -> BroadcastCounts:
         (row,) = self._read("SELECT * FROM broadcasts WHERE id = ?", (job,))
-        if row["state"] == DONE:
+        if row["state"] in (DONE, REFUSED):
             return BroadcastCounts(
                 row["total"], row["delivered"], row["blocked"], row["failed"], 0, row["resent"]
             )
@@ -546,6 +548,29 @@ class SubscriptionStore(OwnConnectionStore):
                 ("DELETE FROM subscribers WHERE chat_id = ?", (chat_id,)),
             ]
         )
+
+    def refuse(self, job: int) -> BroadcastCounts:
+        """Stop a job Telegram refuses to deliver: nothing more is sent (a restart does not
+        resume it); its texts and counts are kept, its recipients deleted."""
+        counts = self.counts(job)
+        self._write(
+            [
+                (
+                    "UPDATE broadcasts SET state = ?, delivered = ?, blocked = ?, failed = ?,"
+                    " finished_at = ?, owner = NULL, lease_until = NULL WHERE id = ?",
+                    (
+                        REFUSED,
+                        counts.delivered,
+                        counts.blocked,
+                        counts.failed,
+                        _timestamp(_now()),
+                        job,
+                    ),
+                ),
+                ("DELETE FROM broadcast_recipients WHERE broadcast_id = ?", (job,)),
+            ]
+        )
+        return replace(counts, pending=0)
 
     def finish(self, job: int) -> BroadcastCounts:
         """Close a job with nothing pending: keep its counts, delete its recipients."""
