@@ -18,7 +18,12 @@ import pytest
 
 from bot.storage.subscriptions import SubscriptionStore
 from tests.fake_bot_api import TOKEN, FakeBotApi, FakeBotApiServer, UpdateFactory, user
-from tests.telegram_bot.announcements.subscription_helpers import ADMIN, announce, messages_to, wait_until
+from tests.telegram_bot.announcements.subscription_helpers import (
+    ADMIN,
+    announce,
+    messages_to,
+    wait_until,
+)
 from tests.telegram_bot.announcements.test_announce_kill import REPO, start_bot, write_config
 
 SUBSCRIBERS = 2000
