@@ -107,8 +107,21 @@ def _card(svc: BotServices, lang: str, suggestion: Suggestion, waiting: int) -> 
         entry=html.escape(title),
         entry_id=html.escape(suggestion.entry_id or ""),
         against=str(suggestion.against),
+        signals=_signals(svc, lang, suggestion),
         **values,
     )
+
+
+def _signals(svc: BotServices, lang: str, suggestion: Suggestion) -> str:
+    """What ties the wording to the entry, kind by kind: staff judge a pick differently
+    from a 👍."""
+    kinds = suggestion.signals or {}
+    parts = [
+        staff_text(svc, lang, f"learn_signal_{kind}", count=str(count))
+        for kind, count in sorted(kinds.items())
+        if count
+    ]
+    return staff_text(svc, lang, "learn_signals", signals="; ".join(parts)) if parts else ""
 
 
 async def learn_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
