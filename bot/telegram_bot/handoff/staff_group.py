@@ -21,7 +21,14 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.core.dialog import Dialog
 from bot.storage.tickets import Ticket
@@ -33,7 +40,12 @@ from bot.telegram_bot.handoff.staff_posts import (
     tell_staff_here,
     tell_user,
 )
-from bot.telegram_bot.handoff.state import Handoff, handoff_in, is_current_member
+from bot.telegram_bot.handoff.state import (
+    Handoff,
+    handoff_in,
+    is_current_member,
+    note_membership,
+)
 from bot.telegram_bot.handoff.ticket_learning import offer_ticket_learning
 from bot.telegram_bot.shared.services import note_outcome, services
 
@@ -41,10 +53,25 @@ logger = logging.getLogger(__name__)
 
 
 def handlers(staff_chat_id: int) -> list[BaseHandler[Update, Any, Any]]:
-    """Every message in the staff group, and nothing from anywhere else."""
+    """Every message in the staff group, and nothing from anywhere else; and who joins or
+    leaves it (chat_member updates, sent to a bot that is an admin of the group)."""
     return [
-        MessageHandler(filters.Chat(chat_id=staff_chat_id) & filters.UpdateType.MESSAGE, on_message)
+        MessageHandler(
+            filters.Chat(chat_id=staff_chat_id) & filters.UpdateType.MESSAGE, on_message
+        ),
+        ChatMemberHandler(member_changed, ChatMemberHandler.CHAT_MEMBER, chat_id=staff_chat_id),
     ]
+
+
+async def member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone joined or left the staff group (or was removed): the membership cache
+    follows at once rather than after its few minutes."""
+    handoff, change = handoff_in(context.bot_data), update.chat_member
+    if handoff is None or change is None:
+        return
+    member = change.new_chat_member
+    is_member = note_membership(handoff, member.user.id, member)
+    logger.info("staff group: a member %s", "joined" if is_member else "left")
 
 
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -100,7 +100,7 @@ async def ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     # The buttons write into faq/: a past member or a viewer of a public group may not.
     if query.from_user.id not in svc.dialog.settings.telegram.admin_ids and not (
-        await is_current_member(context.bot, handoff, query.from_user)
+        await is_current_member(context.bot, handoff, query.from_user, live=True)
     ):
         note_outcome("staff_group_ignored")
         await query.answer()

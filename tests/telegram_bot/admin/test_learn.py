@@ -434,3 +434,42 @@ async def test_only_current_staff_members_can_add_a_ticket_question_to_the_faq(
                 await api.wait_for("editMessageText", edits + 1)
                 assert faq_files(settings) != before
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_member_removed_a_moment_ago_cannot_add_a_ticket_question_to_the_faq(
+    settings: Settings, log: QuestionLog, store: LearningStore, updates: UpdateFactory
+) -> None:
+    from tests.telegram_bot.handoff.test_handoff import (
+        STAFF,
+        STAFF_GROUP,
+        handoff_settings,
+        store_for,
+    )
+    from tests.telegram_bot.handoff.test_handoff import running_bot as handoff_bot
+
+    async with FakeBotApiServer() as server:
+        api = server.api
+        api.members[STAFF_GROUP] = {STAFF["id"]: "member"}
+        api.forums.add(STAFF_GROUP)
+        live = handoff_settings(settings, server)
+        with store_for(live) as tickets:
+            async with handoff_bot(live, tickets, question_log=log, learning=store):
+                # Staff answered the ticket a moment ago: the bot knows them as a member.
+                prompt = await ticket_answered_by_staff(
+                    api, updates, "When do grants close?", CITIZENS[0]
+                )
+                before = faq_files(settings)
+                api.members[STAFF_GROUP][STAFF["id"]] = "left"  # removed from the group
+                presses = len(api.calls_of("answerCallbackQuery"))
+                api.add_update(
+                    updates.callback("lt:v:1:deadline-projects", on=prompt.result, sender=STAFF)
+                )
+                await answered(api, presses + 1)
+                assert faq_files(settings) == before
+                # Back in the group, the same press works.
+                api.members[STAFF_GROUP][STAFF["id"]] = "member"
+                api.add_update(
+                    updates.callback("lt:v:1:deadline-projects", on=prompt.result, sender=STAFF)
+                )
+                await answered(api, presses + 2)
+                assert faq_files(settings) != before

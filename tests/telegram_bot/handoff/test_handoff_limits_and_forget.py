@@ -10,11 +10,14 @@ import pytest
 
 from bot.config import Settings
 from bot.storage.tickets import TicketStore
+from bot.telegram_bot.handoff.state import handoff_in
 from tests.fake_bot_api import BOT_ID, FakeBotApi, FakeBotApiServer, Json, UpdateFactory, user
+from tests.telegram_bot.announcements.subscription_helpers import wait_until
 from tests.telegram_bot.handoff.test_handoff import (
     ASKER,
     QUESTION,
     STAFF,
+    STAFF_CHAT,
     STAFF_GROUP,
     ask_and_confirm,
     bot_message,
@@ -25,8 +28,11 @@ from tests.telegram_bot.handoff.test_handoff import (
     running_bot,
     said,
     sent_to,
+    staff_message,
     store_for,
 )
+
+OTHER_STAFF = user(5003, "sq", name="Arta")
 
 
 @pytest.fixture
@@ -116,3 +122,42 @@ async def test_forget_deletes_the_tickets_topic_when_the_bot_may(
         assert api.calls_of("editForumTopic") == []
         assert isinstance(store, TicketStore)
         assert store.ticket(1) is None
+
+
+async def test_the_membership_cache_follows_who_leaves_the_staff_group(
+    settings: Settings, server: FakeBotApiServer, updates: UpdateFactory
+) -> None:
+    api = server.api
+    api.forums.add(STAFF_GROUP)
+    api.members[STAFF_GROUP][OTHER_STAFF["id"]] = "member"
+    live = handoff_settings(settings, server)
+    with store_for(live) as store:
+        async with running_bot(live, store) as application:
+            await ask_and_confirm(api, updates)
+            (topic,) = api.calls_of("createForumTopic")
+            thread = topic.result["message_thread_id"]
+            first = staff_message(updates, "We are looking into it.", thread=thread)
+            api.add_update(first)
+            await count_to(api, ASKER["id"], 1, "copyMessage")
+            # Removed from the group: Telegram says so at once (the bot is an admin there).
+            api.members[STAFF_GROUP][STAFF["id"]] = "left"
+            api.add_update(
+                {
+                    "chat_member": {
+                        "chat": STAFF_CHAT,
+                        "from": OTHER_STAFF,
+                        "date": 0,
+                        "old_chat_member": {"status": "member", "user": STAFF},
+                        "new_chat_member": {"status": "left", "user": STAFF},
+                    }
+                }
+            )
+            handoff = handoff_in(application.bot_data)
+            assert handoff is not None
+            await wait_until(lambda: handoff.membership.get(STAFF["id"], (True, 0))[0] is False)
+            api.add_update(staff_message(updates, "One more thing from me.", thread=thread))
+            colleague = staff_message(updates, "Colleague.", thread=thread, sender=OTHER_STAFF)
+            api.add_update(colleague)
+            copies = await count_to(api, ASKER["id"], 2, "copyMessage")
+    relayed = [c.params["message_id"] for c in copies]
+    assert relayed == [first["message"]["message_id"], colleague["message"]["message_id"]]
