@@ -146,7 +146,7 @@ async def learn_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     try:
         if action == "a":
             accepted = await asyncio.to_thread(desk.accept, identifier, "telegram")
-            await served_now(svc)
+            await served_now(svc, (query.from_user.id, lang))
             await query.answer()
             await query.edit_message_text(
                 accepted_text(svc, lang, accepted),
@@ -170,7 +170,7 @@ async def learn_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             await query.edit_message_reply_markup(None)
         elif action == "u":
             change = await asyncio.to_thread(desk.undo)
-            await served_now(svc)
+            await served_now(svc, (query.from_user.id, lang))
             await query.answer()
             await query.edit_message_text(
                 staff_text(svc, lang, "learn_undone", file=html.escape(change.path.name))

@@ -24,7 +24,7 @@ from bot.telegram_bot.shared.learning import (
     staff_text,
 )
 from bot.telegram_bot.shared.replies import callback_answer
-from bot.telegram_bot.shared.services import note_outcome, services
+from bot.telegram_bot.shared.services import note_outcome, services, user_language
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +142,6 @@ async def ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     except LearnError as error:
         await refused(svc, lang, query, message, error)
         return
-    await served_now(svc)
+    await served_now(svc, (query.from_user.id, user_language(update, svc)))
     await query.answer()
     await query.edit_message_text(accepted_text(svc, lang, accepted))

@@ -270,6 +270,11 @@ async def test_undo_in_telegram_restores_the_file_and_the_old_behaviour(
     assert "back exactly as it was" in str(fake_api.calls_of("editMessageText")[-1].params["text"])
     await handle_learn(updates.message(WORDING, sender=CITIZENS[3]))
     assert "Did you mean" in fake_api.sent_texts(CITIZENS[3]["id"])[-1]
+    # The English-speaking admin heard of both reloads in English (the bot's first
+    # language is Albanian).
+    notices = [t for t in fake_api.sent_texts(ADMIN["id"]) if "FAQ" in t]
+    assert len(notices) == 2
+    assert all("The FAQ was reloaded" in notice for notice in notices), notices
 
 
 async def test_to_anyone_but_an_admin_learn_is_an_unknown_command_and_its_buttons_do_nothing(
