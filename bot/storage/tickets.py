@@ -168,6 +168,13 @@ _MIGRATIONS: Final[dict[int, str]] = {
         );
         CREATE INDEX ticket_user_messages_by_ticket ON ticket_user_messages (ticket_id, sent_at);
         CREATE INDEX ticket_user_messages_by_time ON ticket_user_messages (sent_at);
+        -- Which copy in the user's chat a staff message became: a staff edit corrects it.
+        CREATE TABLE ticket_relays (
+            ticket_id INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            staff_message_id INTEGER NOT NULL,
+            user_message_id INTEGER NOT NULL,
+            PRIMARY KEY (ticket_id, staff_message_id)
+        ) WITHOUT ROWID;
     """,
 }
 
@@ -343,6 +350,24 @@ class TicketStore(OwnConnectionStore):
                 " VALUES (?, ?, ?)",
                 (chat_id, message_id, ticket_id),
             )
+
+    def add_relay(self, ticket_id: int, staff_message_id: int, user_message_id: int) -> None:
+        """Staff message `staff_message_id` reached the user as `user_message_id`."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ticket_relays (ticket_id, staff_message_id,"
+                " user_message_id) VALUES (?, ?, ?)",
+                (ticket_id, staff_message_id, user_message_id),
+            )
+
+    def relayed_copy(self, ticket_id: int, staff_message_id: int) -> int | None:
+        """The user's copy of a staff message of the ticket, if it was relayed."""
+        rows = self._read(
+            "SELECT user_message_id FROM ticket_relays"
+            " WHERE ticket_id = ? AND staff_message_id = ?",
+            (ticket_id, staff_message_id),
+        )
+        return int(rows[0][0]) if rows else None
 
     def ticket_for_message(self, chat_id: int, message_id: int) -> Ticket | None:
         rows = self._read(
@@ -550,9 +575,8 @@ class TicketStore(OwnConnectionStore):
                 " WHERE id IN (SELECT id FROM (" + _EXPIRED_SELECT + ")) RETURNING id",
                 (CLOSED, _timestamp(now), CLOSED, cutoff, cutoff),
             ).fetchall()
-            db.executemany(
-                "DELETE FROM ticket_routes WHERE ticket_id = ?", [(row[0],) for row in rows]
-            )
+            for statement in ("DELETE FROM ticket_routes", "DELETE FROM ticket_relays"):
+                db.executemany(f"{statement} WHERE ticket_id = ?", [(row[0],) for row in rows])
         if rows:
             logger.info("tickets: erased the personal data of %d expired tickets", len(rows))
         return len(rows)

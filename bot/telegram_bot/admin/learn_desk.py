@@ -191,7 +191,7 @@ def register(application: Any) -> None:
     admin_ids = services_in(application.bot_data).dialog.settings.telegram.admin_ids
     if not admin_ids:
         return
-    admins = filters.ChatType.PRIVATE & filters.User(user_id=admin_ids)
+    admins = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.User(user_id=admin_ids)
     application.add_handlers(
         [
             CommandHandler("learn", learn, filters=admins),

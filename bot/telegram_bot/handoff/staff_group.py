@@ -35,6 +35,7 @@ from bot.storage.tickets import Ticket
 from bot.telegram_bot.handoff.staff_posts import (
     after_close,
     close_topic,
+    correct_for_user,
     relay_to_user,
     tell_staff,
     tell_staff_here,
@@ -58,6 +59,9 @@ def handlers(staff_chat_id: int) -> list[BaseHandler[Update, Any, Any]]:
     return [
         MessageHandler(
             filters.Chat(chat_id=staff_chat_id) & filters.UpdateType.MESSAGE, on_message
+        ),
+        MessageHandler(
+            filters.Chat(chat_id=staff_chat_id) & filters.UpdateType.EDITED_MESSAGE, on_edit
         ),
         ChatMemberHandler(member_changed, ChatMemberHandler.CHAT_MEMBER, chat_id=staff_chat_id),
     ]
@@ -110,6 +114,27 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     note_outcome("staff_reply")
     await relay_to_user(context.bot, dialog, handoff, ticket, message)
     await offer_ticket_learning(context, ticket, message)
+
+
+async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A staff member edited a message of the group: if the user got it, they get the
+    correction too."""
+    handoff, edited = handoff_in(context.bot_data), update.edited_message
+    try:
+        if handoff is None or edited is None:
+            return
+        if not await _from_a_member(context.bot, handoff, edited):
+            note_outcome("staff_group_ignored")
+            return
+        ticket = await _ticket_of(handoff, edited)
+        if ticket is None:
+            return
+        dialog = services(context).dialog
+        if await correct_for_user(context.bot, dialog, handoff, ticket, edited):
+            note_outcome("staff_correction")
+    except Exception:  # an edit must not fall through to the FAQ handlers
+        logger.exception("error while handling a staff-group edit")
+    raise ApplicationHandlerStop
 
 
 async def _from_a_member(bot: Any, handoff: Handoff, message: Message) -> bool:

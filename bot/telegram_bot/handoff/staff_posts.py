@@ -202,7 +202,52 @@ async def relay_to_user(
     store = handoff.store
     for message_id in (header.message_id, copy.message_id):
         await asyncio.to_thread(store.add_route, ticket.chat_id, message_id, ticket.id)
+    await asyncio.to_thread(store.add_relay, ticket.id, message.message_id, copy.message_id)
     await asyncio.to_thread(store.note_staff_reply, ticket.id)
+
+
+async def correct_for_user(
+    bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket, edited: Message
+) -> bool:
+    """Staff edited a reply the user already has: their copy is edited the same way, or,
+    when Telegram cannot edit it (a different kind of message, too old), "Correction:" and
+    the new text follow it. False if the message was never relayed."""
+    copy = await asyncio.to_thread(handoff.store.relayed_copy, ticket.id, edited.message_id)
+    if copy is None or ticket.chat_id is None:
+        return False
+    try:
+        if edited.text is not None:
+            await bot.edit_message_text(
+                edited.text, chat_id=ticket.chat_id, message_id=copy, entities=edited.entities
+            )
+        else:
+            await bot.edit_message_caption(
+                chat_id=ticket.chat_id,
+                message_id=copy,
+                caption=edited.caption or "",
+                caption_entities=edited.caption_entities,
+            )
+        return True
+    except BadRequest as error:
+        if "not modified" in str(error).lower():
+            return True
+        logger.info("could not edit the user's copy in ticket #%d (%s)", ticket.id, error)
+    except TelegramError as error:
+        logger.warning("could not correct a reply of ticket #%d: %s", ticket.id, error)
+        return True
+    new_text = edited.text_html if edited.text is not None else edited.caption_html or ""
+    correction = user_text(dialog, ticket.lang, "handoff_correction", text=new_text)
+    try:
+        await bot.send_message(
+            ticket.chat_id,
+            correction,
+            reply_parameters=ReplyParameters(copy, allow_sending_without_reply=True),
+        )
+    except Forbidden:
+        await user_unreachable(bot, dialog, handoff, ticket, edited.message_id)
+    except TelegramError as error:
+        logger.warning("could not send a correction in ticket #%d: %s", ticket.id, error)
+    return True
 
 
 async def relay_to_staff(

@@ -161,3 +161,51 @@ async def test_the_membership_cache_follows_who_leaves_the_staff_group(
             copies = await count_to(api, ASKER["id"], 2, "copyMessage")
     relayed = [c.params["message_id"] for c in copies]
     assert relayed == [first["message"]["message_id"], colleague["message"]["message_id"]]
+
+
+def edit_of(original: Json, text: str) -> Json:
+    """The update Telegram sends when the author edits `original` (a message update)."""
+    return {"edited_message": {**original["message"], "text": text, "edit_date": 1}}
+
+
+async def test_a_staff_edit_of_a_relayed_reply_corrects_the_users_copy(
+    settings: Settings, server: FakeBotApiServer, updates: UpdateFactory
+) -> None:
+    api = server.api
+    api.forums.add(STAFF_GROUP)
+    live = handoff_settings(settings, server)
+    with store_for(live) as store:
+        async with running_bot(live, store):
+            await ask_and_confirm(api, updates)
+            (topic,) = api.calls_of("createForumTopic")
+            thread = topic.result["message_thread_id"]
+            reply = staff_message(updates, "The deadline is 13 March.", thread=thread)
+            api.add_update(reply)
+            (copy,) = await count_to(api, ASKER["id"], 1, "copyMessage")
+            copy_id = copy.result["message_id"]
+
+            # Edited: the user's copy is edited the same way.
+            edits = len(sent_to(api, ASKER["id"], "editMessageText"))  # "received"
+            api.add_update(edit_of(reply, "The deadline is 31 March."))
+            edit = (await count_to(api, ASKER["id"], edits + 1, "editMessageText"))[-1]
+            assert edit.params["message_id"] == copy_id
+            assert edit.params["text"] == "The deadline is 31 March."
+
+            # When Telegram cannot edit the copy, a correction follows it.
+            api.fail_next(
+                "editMessageText", status=400, description="Bad Request: message can't be edited"
+            )
+            before = len(sent_to(api, ASKER["id"]))
+            api.add_update(edit_of(reply, "The deadline is 31 March, at noon."))
+            correction = (await count_to(api, ASKER["id"], before + 1))[-1]
+            assert plain(correction) == "✏️ Correction:\nThe deadline is 31 March, at noon."
+            assert correction.params["reply_parameters"]["message_id"] == copy_id
+
+            # An edit of staff chatter that never reached the user changes nothing.
+            chatter = staff_message(updates, "/close@someone_else", thread=thread)
+            api.add_update(chatter)
+            api.add_update(edit_of(chatter, "never mind"))
+            api.add_update(edit_of(reply, "The deadline is 31 March, at 12:00."))
+            await count_to(api, ASKER["id"], edits + 2, "editMessageText")
+        assert len(sent_to(api, ASKER["id"], "editMessageText")) == edits + 2
+        assert len(sent_to(api, ASKER["id"])) == before + 1
