@@ -72,6 +72,18 @@ RATE_LIMIT_RETRIES = 5
 # is refused, not one recipient (a single 400 is a deleted account, a chat not found).
 FIRST_SENDS_REFUSED = 5
 
+# 400s about one recipient rather than the text: they never stop a job.
+_ONE_RECIPIENT = (
+    "chat not found",
+    "user not found",
+    "deactivated",
+    "peer_id_invalid",
+    "chat_id",
+    "can't initiate",
+    "rights",
+    "upgraded",
+)
+
 ProgressCallback = Callable[[Broadcast, BroadcastCounts, bool], Awaitable[None]]
 # The job, its counts, and what Telegram said when it refused the first sends.
 RefusalCallback = Callable[[Broadcast, BroadcastCounts, str], Awaitable[None]]
@@ -89,7 +101,7 @@ class _FirstSends:
     def note(self, refusal: str | None) -> None:
         if refusal is None:
             self.accepted = True
-        else:
+        elif not any(marker in refusal.lower() for marker in _ONE_RECIPIENT):
             self.refused += 1
             self.reason = self.reason or refusal
 

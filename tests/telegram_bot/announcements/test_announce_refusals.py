@@ -156,3 +156,24 @@ async def test_unsubscribe_during_an_announcement_cancels_what_was_not_sent(
     ]
     assert announcement == []
     assert all(api.deliveries()[chat] == 1 for chat in subscribers if chat != 359)
+
+
+async def test_recipients_telegram_cannot_reach_do_not_stop_an_announcement(
+    settings: Settings,
+    knowledge: tuple[Dialog, KnowledgeHolder],
+    server: FakeBotApiServer,
+    store: SubscriptionStore,
+    updates: UpdateFactory,
+) -> None:
+    gone = {400 + n: "en" for n in range(6)}  # deleted accounts: "chat not found", each
+    store.subscribe_many({**gone, 499: "en"}, "calls")
+    api = server.api
+    api.unreachable_chats.update(gone)
+    async with running_bot(settings, knowledge, server, store):
+        await announce(api, updates, "calls", TEXTS)
+        report = await wait_until(
+            lambda: [t for t in admin_texts(server) if "has been sent" in t], within=30
+        )
+    assert "Delivered: 1" in report[-1]
+    assert "failed: 6" in report[-1]
+    assert api.deliveries()[499] == 1
