@@ -183,6 +183,9 @@ async def test_a_staff_edit_of_a_relayed_reply_corrects_the_users_copy(
             api.add_update(reply)
             (copy,) = await count_to(api, ASKER["id"], 1, "copyMessage")
             copy_id = copy.result["message_id"]
+            # The bot notes the copy right after sending it; a person edits later than that.
+            staff_id = reply["message"]["message_id"]
+            await wait_until(lambda: store.relayed_copy(1, staff_id) == copy_id)
 
             # Edited: the user's copy is edited the same way.
             edits = len(sent_to(api, ASKER["id"], "editMessageText"))  # "received"
