@@ -50,6 +50,7 @@ class Entry:
     reviewed: date | None = None  # the day staff last checked the answer
     expires: date | None = None  # the last day the answer may be given
     expires_at: datetime | None = None  # the instant it stops being served (end of `expires`)
+    unknown: str | None = None  # the fact staff must supply: the answer says it does not know
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -315,6 +316,7 @@ def _assemble(
                     reviewed=_as_date(raw.get("reviewed")),
                     expires=expires,
                     expires_at=_end_of_day(expires, time_zone),
+                    unknown=raw.get("unknown"),
                 )
             )
             ids.append(entry_id)
