@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import yaml
+
 from bot.config import Settings
 from bot.core.knowledge import Problem
 from bot.staff.faq_editing import (
@@ -59,7 +61,7 @@ class FaqEditDesk:
     def __init__(
         self,
         settings: Settings,
-        audit: AuditStore,
+        audit: AuditStore | None,
         *,
         faq_dir: Path | None = None,
         clock: Callable[[], datetime] = _utc_now,
@@ -72,7 +74,11 @@ class FaqEditDesk:
         # follows it must not interleave with another admin's.
         self._writing = threading.Lock()
 
+    def now(self) -> datetime:
+        return self._clock()
+
     def today(self) -> date:
+        """Today in the agency's time zone (the day `reviewed:` gets)."""
         return self._clock().astimezone(self.settings.dated_answers.zone).date()
 
     # ----- reading -----------------------------------------------------------------------
@@ -90,6 +96,21 @@ class FaqEditDesk:
             return find_entry_file(self.faq_dir, entry_id).name
         except FaqWriteError as error:
             raise EditRefused(str(error)) from None
+
+    def answers_of(self, entry_id: str) -> tuple[str, dict[str, str]]:
+        """The file holding entry `entry_id` and its answers as written there (placeholders
+        and tags as staff typed them)."""
+        name = self.entry_file(entry_id)
+        data = yaml.safe_load((self.faq_dir / name).read_text(encoding="utf-8"))
+        for item in data.get("entries") or []:
+            if isinstance(item, dict) and item.get("id") == entry_id:
+                answers = item.get("answer")
+                if isinstance(answers, dict):
+                    return name, {str(k): str(v) for k, v in answers.items()}
+        raise EditRefused(f"entry {entry_id!r} has no answer in {name}")
+
+    def history(self, limit: int) -> list[AuditRecord]:
+        return self.audit.history(limit) if self.audit is not None else []
 
     # ----- planning ----------------------------------------------------------------------
 
@@ -165,11 +186,12 @@ class FaqEditDesk:
         from; returns the audit record's id, which undo takes."""
         if plan.problems:
             raise EditRefused("the file has errors; nothing was saved", plan.problems)
+        audit = self._audit()
         path = self.faq_dir / plan.name
         with self._writing:
             self.settle()
             ensure_unchanged(path, plan.before, plan.name)
-            change_id = self.audit.begin(
+            change_id = audit.begin(
                 plan.action,
                 path,
                 plan.before,
@@ -179,23 +201,24 @@ class FaqEditDesk:
                 entry_id=plan.entry_id,
             )
             write_atomically(path, plan.after)
-            self.audit.finish(change_id, "applied")
+            audit.finish(change_id, "applied")
         logger.info("faq: %s of %s by %s:\n%s", plan.action, plan.name, changed_by, plan.diff)
         return change_id
 
     def undo(self, change_id: int, changed_by: str) -> AuditRecord:
         """Put the file back as it was before change `change_id`, byte for byte, unless it
         was edited since (then EditConflict, with that edit)."""
+        audit = self._audit()
         with self._writing:
             self.settle()
-            change = self.audit.change(change_id)
+            change = audit.change(change_id)
             if change is None or change.action == "undo" or change.after is None:
                 raise EditRefused("there is no such change to undo")
             if change.state == "undone":
                 raise EditRefused("this change was undone already")
             ensure_unchanged(change.path, change.after, change.path.name)
             diff = text_diff(change.path.name, change.after, change.before)
-            undo_id = self.audit.begin(
+            undo_id = audit.begin(
                 "undo",
                 change.path,
                 change.after,
@@ -209,14 +232,24 @@ class FaqEditDesk:
                 remove_file(change.path)
             else:
                 write_atomically(change.path, change.before)
-            self.audit.finish(undo_id, "applied")
+            audit.finish(undo_id, "applied")
         logger.info("faq: undid change %d of %s by %s", change_id, change.path.name, changed_by)
-        found = self.audit.change(undo_id)
+        found = audit.change(undo_id)
         assert found is not None
         return found
 
+    def _audit(self) -> AuditStore:
+        if self.audit is None:
+            raise EditRefused(
+                "changes need the question log's database (for the audit trail and undo), "
+                "which cannot be used now; see the bot's log"
+            )
+        return self.audit
+
     def settle(self) -> None:
         """Settle changes the bot stopped in the middle of, by what the file holds now."""
+        if self.audit is None:
+            return
         for change in self.audit.unsettled():
             current = change.path.read_bytes() if change.path.exists() else None
             state: AuditState = "applied" if current == change.after else "abandoned"
