@@ -301,9 +301,10 @@ def file_url(base_url: str) -> str:
     """Where files are downloaded from, beside the Bot API's address: Telegram serves
     https://api.telegram.org/bot<token>/ and /file/bot<token>/, a local Bot API server the
     same paths on its own host."""
-    if base_url.endswith("/bot"):
-        return base_url[: -len("/bot")] + "/file/bot"
-    return "https://api.telegram.org/file/bot"
+    head, found, tail = base_url.rpartition("/bot")
+    if not found:
+        return "https://api.telegram.org/file/bot"
+    return f"{head}/file/bot{tail}"
 
 
 def webhook_secret_problem(secret: str | None) -> str | None:

@@ -57,11 +57,14 @@ async def send_reminders(application: Any) -> int:
                 texts.append(
                     views.expiry_reminder(svc.dialog.locales, lang, entry, name, entry.expires)
                 )
-        weekly = weekly_key(today, admin_id)
-        if stale and await asyncio.to_thread(audit.claim_reminder, weekly):
-            texts.append(
-                views.stale_reminder(svc.dialog.locales, lang, dated.review_after_days, stale)
+        if stale:
+            claimed: bool = await asyncio.to_thread(
+                audit.claim_reminder, weekly_key(today, admin_id)
             )
+            if claimed:
+                texts.append(
+                    views.stale_reminder(svc.dialog.locales, lang, dated.review_after_days, stale)
+                )
         for text in texts:
             try:
                 await application.bot.send_message(admin_id, text)
