@@ -535,6 +535,20 @@ async def test_each_admin_is_reminded_weekly_of_stale_answers_in_their_own_langu
     assert f"phone-number</code>: rishikuar për herë të fundit më {long_ago}" in albanian
 
 
+async def test_admins_have_the_desk_in_their_command_menu_and_nobody_else_does(
+    desk_app: TelegramApplication, fake_api: FakeBotApi
+) -> None:
+    menus = fake_api.calls_of("setMyCommands")
+    for_admins = [c for c in menus if (c.params.get("scope") or {}).get("type") == "chat"]
+    assert for_admins
+    for call in menus:
+        names = {c["command"] for c in call.params["commands"]}
+        if call in for_admins:
+            assert {"faq", "edit", "reviewed"} <= names
+        else:
+            assert not {"faq", "edit", "reviewed"} & names
+
+
 # ----- everyone else ------------------------------------------------------------------------
 
 
