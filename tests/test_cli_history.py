@@ -33,9 +33,9 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def run(*argv: str) -> tuple[int, str, str]:
+def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdin=io.StringIO(), stdout=out, stderr=err)
+    code = main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -103,3 +103,20 @@ def test_learn_on_a_read_only_data_folder_says_so_in_one_line(config: Path) -> N
     assert len(lines) == 1, err
     assert lines[0].startswith("learn: cannot write ")
     assert str(data) in lines[0]
+
+
+def test_terminal_chat_keeps_the_chosen_language_after_one_albanian_question(
+    config: Path,
+) -> None:
+    """/language English, then a question in Albanian (answered in Albanian), then /contact:
+    the contact card is in English, as the choice says."""
+    code, out, _ = run(
+        "--config", str(config), "chat", stdin="/language\n2\nku ndodhet zyra\n/contact\n"
+    )
+
+    assert code == 0
+    *_, albanian_answer, contact = [block for block in out.split("\n\n") if block.strip()]
+    assert "Zyra jonë ndodhet" in albanian_answer
+    assert contact.startswith("Agency for the Support of Civil Society (ASCS)")
+    assert "from abroad" in contact
+    assert "Agjencia" not in contact
