@@ -540,6 +540,7 @@ def _announce(
 def _history(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
+    from bot.staff.faq_edit_desk import FaqEditDesk
     from bot.storage.audit import AuditStore
     from bot.storage.database import StorageUnavailable
 
@@ -549,6 +550,7 @@ def _history(
         return EXIT_OK
     try:
         with AuditStore(path) as audit:
+            FaqEditDesk(settings, audit).settle()  # a change a kill -9 cut short
             records = audit.history(max(1, args.limit))
     except (OSError, sqlite3.Error, StorageUnavailable) as error:
         print(f"history: cannot read the database {path}: {error}", file=stderr)

@@ -75,9 +75,11 @@ async def send_reminders(application: Any) -> int:
 
 
 async def start(application: Any) -> None:
+    """Settle a change a kill -9 interrupted, then look for reminders every hour."""
     state = desk_state(application.bot_data)
     if state is None or state.desk.audit is None:
         return
+    await asyncio.to_thread(state.desk.settle)
 
     async def every_hour() -> None:
         await asyncio.sleep(FIRST_CHECK_SECONDS)

@@ -17,8 +17,9 @@ from telegram.ext import filters
 from bot.staff.faq_edit_desk import FaqEditDesk, PlannedEdit
 
 FAQ_DESK_KEY = "faq_desk"
-# Plans waiting for Apply, at most: an admin who uploads again and again replaces none.
-PLANS_KEPT = 50
+# Checked changes waiting for Apply, at most (each holds a file of up to 1 MB twice): the
+# oldest goes first, and its Apply says it is no longer waiting.
+PLANS_KEPT = 20
 
 
 @dataclass(frozen=True)
