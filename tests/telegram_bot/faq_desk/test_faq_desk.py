@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram import Update
 
-from bot.config import Settings, settings_from_mapping
+from bot.config import Settings, load_settings, settings_from_mapping
 from bot.core.assembly import build_dialog
 from bot.core.dialog import Dialog
 from bot.core.knowledge_state import KnowledgeHolder
@@ -35,6 +36,8 @@ from tests.fake_bot_api import (
 )
 from tests.telegram_bot.test_end_to_end import running_bot
 
+REPO = Path(__file__).resolve().parents[3]
+SHIPPED_FILES = sorted(path.name for path in (REPO / "faq").glob("*.yaml"))
 ADMIN = user(7001, "en", name="Drita")
 OTHER_ADMIN = user(7002, "en", name="Gent")
 CITIZEN = user(1001, "en", name="Arben")
@@ -597,3 +600,27 @@ async def test_a_non_admin_gets_nothing_of_the_desk_forged_callbacks_included(
     assert {p.name: p.read_bytes() for p in settings.faq_dir.iterdir()} == files
     assert audit.history() == []
     assert fake_api.downloads == downloads  # the citizen's document was never fetched
+
+
+async def test_the_overview_of_the_shipped_faq_is_valid_telegram_html_with_every_file(
+    tmp_path: Path, fake_api: FakeBotApi, updates: UpdateFactory
+) -> None:
+    """The fake refuses HTML Telegram would not parse and texts over 4,096 characters."""
+    shipped = load_settings(REPO / "config.yaml", environ={"BOT_ADMIN_IDS": str(ADMIN["id"])})
+    settings = replace(shipped, question_log_path=tmp_path / "questions.sqlite3")
+    dialog, holder = build_dialog(settings)
+    application = build_application(
+        settings, TOKEN, dialog, holder, request=FakeBotApiRequest(fake_api)
+    )
+    async with application:
+        parsed = Update.de_json(
+            {"update_id": 1, **updates.command("/faq", sender=ADMIN)}, application.bot
+        )
+        await application.process_update(parsed)
+
+    sent = sent_to(fake_api, ADMIN)
+    assert sent
+    assert all(c.ok for c in fake_api.calls)
+    buttons = actions(sent[-1].params)
+    for name in SHIPPED_FILES:
+        assert f"fq:g:{name}" in buttons
