@@ -153,14 +153,21 @@ def history(locales: Locales, lang: str, records: Sequence[AuditRecord]) -> str:
                 "faqdesk_history_line",
                 number=str(record.id),
                 when=_when(record.changed_at),
-                action=html.escape(record.action),
+                action=html.escape(_optional(locales, lang, f"faqdesk_action_{record.action}")),
                 file=html.escape(record.path.name),
                 entry=f" [{html.escape(record.entry_id)}]" if record.entry_id else "",
                 who=html.escape(record.changed_by),
-                state=html.escape(record.state),
+                state=html.escape(_optional(locales, lang, f"faqdesk_state_{record.state}")),
             )
         )
     return "\n".join(lines)
+
+
+def _optional(locales: Locales, lang: str, key: str) -> str:
+    try:
+        return locales.text(lang, key)
+    except LocaleError:  # a value a newer version wrote: shown as it is
+        return key.rpartition("_")[2]
 
 
 def _when(moment: datetime) -> str:

@@ -470,7 +470,7 @@ async def test_reviewed_marks_the_answer_checked_today_and_the_history_shows_it(
     assert "phone-number marked as checked today" in html_to_plain(str(reply.params["text"]))
     await handle_desk(updates.command("/faq history", sender=ADMIN))
     history = html_to_plain(str(last_to(fake_api, ADMIN).params["text"]))
-    assert "reviewed contact.yaml [phone-number], by Drita (7001): applied" in history
+    assert "marked as checked contact.yaml [phone-number], by Drita (7001): in place" in history
 
 
 # ----- reminders ------------------------------------------------------------------------------
