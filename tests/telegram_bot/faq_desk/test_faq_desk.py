@@ -189,6 +189,39 @@ async def test_get_edit_send_back_apply_then_users_get_the_new_answer_and_undo_r
     assert "+  - id: opening-hours" in history[1].diff
 
 
+async def test_faq_lists_answers_waiting_for_a_fact_and_dated_ones(
+    settings: Settings, fake_api: FakeBotApi, audit: AuditStore, updates: UpdateFactory
+) -> None:
+    soon = (datetime.now(TIRANE).date() + timedelta(days=5)).isoformat()
+    long_ago = (datetime.now(TIRANE).date() - timedelta(days=400)).isoformat()
+    path = contact_file(settings)
+    path.write_text(
+        path.read_text()
+        .replace(
+            "  - id: phone-number\n",
+            f'  - id: phone-number\n    unknown: "the mobile number of the help desk"\n'
+            f"    expires: {soon}\n",
+        )
+        .replace("  - id: office-address\n", f"  - id: office-address\n    reviewed: {long_ago}\n")
+    )
+    dialog, holder = build_dialog(settings)
+    application = build_application(
+        settings, TOKEN, dialog, holder, faq_audit=audit, request=FakeBotApiRequest(fake_api)
+    )
+    async with application:
+        parsed = Update.de_json(
+            {"update_id": 1, **updates.command("/faq", sender=ADMIN)}, application.bot
+        )
+        await application.process_update(parsed)
+
+    text = html_to_plain(str(last_to(fake_api, ADMIN).params["text"]))
+    waiting = text.split("Answers waiting for a fact")[1]
+    assert "• phone-number: the mobile number of the help desk" in waiting
+    dated = text.split("Expired, expiring or due for review")[1]
+    assert f"• phone-number: expires on {soon}" in dated
+    assert f"• office-address: last reviewed on {long_ago}" in dated
+
+
 # ----- sending a file ------------------------------------------------------------------------
 
 
