@@ -149,6 +149,9 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             state.desk.plan_upload, name, data, lang, fetched=state.fetched.get((user.id, name))
         )
     except EditRefused as refusal:
+        if isinstance(refusal, EditConflict):
+            # The admin merges by hand and sends again: that upload starts from faq/ as it is.
+            state.fetched.pop((user.id, document.file_name or ""), None)
         await _reply_refusal(svc, lang, message, refusal)
         return
     if plan.problems:

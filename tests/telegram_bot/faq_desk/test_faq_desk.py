@@ -326,6 +326,15 @@ async def test_a_file_changed_on_the_server_since_the_admin_got_it_is_refused_wi
     assert "+        - office address please" in text  # what to merge by hand
     assert path.read_text() == on_server
 
+    merged = on_server.replace(OLD_ANSWER_EN, NEW_ANSWER_EN).encode()
+    await handle_desk(send_document(fake_api, updates, merged, "contact.yaml", ADMIN))
+    summary = last_to(fake_api, ADMIN)
+    assert "0 added, 0 removed, 1 changed" in html_to_plain(str(summary.params["text"]))
+    await handle_desk(
+        updates.callback(action_starting(summary.params, "fq:a:"), on=summary.result, sender=ADMIN)
+    )
+    assert path.read_bytes() == merged
+
 
 async def test_apply_is_refused_when_the_file_changed_while_the_change_waited(
     handle_desk: Handle, fake_api: FakeBotApi, updates: UpdateFactory, settings: Settings
