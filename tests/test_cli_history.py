@@ -6,8 +6,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +124,58 @@ def test_terminal_chat_keeps_the_chosen_language_after_one_albanian_question(
     assert contact.startswith("Agency for the Support of Civil Society (ASCS)")
     assert "from abroad" in contact
     assert "Agjencia" not in contact
+
+
+_KILLED_EDIT = """
+import os, signal, sys
+from pathlib import Path
+from bot.config import load_settings
+from bot.staff import faq_edit_desk
+from bot.staff.faq_writer import write_atomically
+from bot.storage.audit import AuditStore
+
+settings = load_settings(sys.argv[1], environ={})
+moment = sys.argv[2]
+
+def write_then_die(path: Path, data: bytes) -> None:
+    if moment == "after":
+        write_atomically(path, data)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+faq_edit_desk.write_atomically = write_then_die
+desk = faq_edit_desk.FaqEditDesk(settings, AuditStore(settings.question_log_path))
+desk.apply(desk.plan_reviewed("phone-number"), "Drita (7001)")
+"""
+
+
+@pytest.mark.parametrize("moment", ["before", "after"])
+def test_a_kill_9_during_a_telegram_edit_is_settled_by_what_the_file_holds(
+    config: Path, moment: str
+) -> None:
+    settings = load_settings(config, environ={})
+    path = settings.faq_dir / "contact.yaml"
+    before = path.read_bytes()
+    repo = Path(__file__).resolve().parent.parent
+    child = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_KILLED_EDIT), str(config), moment],
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        cwd=repo,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()
+
+    code, out, err = run("--config", str(config), "history")  # settles it first
+
+    assert code == 0, err
+    if moment == "before":
+        assert path.read_bytes() == before
+        assert "(abandoned)" in out
+    else:
+        assert path.read_bytes() != before
+        assert "(applied)" in out
+        with AuditStore(settings.question_log_path) as audit:
+            (record,) = audit.history()
+            FaqEditDesk(settings, audit).undo(record.id, "Gent (7002)")
+        assert path.read_bytes() == before
