@@ -28,6 +28,11 @@ def stale_entries(
     return [d for d in dated_entries(entries, now, review_after, time_zone) if d.state == "stale"]
 
 
+def expiring_not_expired(entries: Iterable[Entry], now: datetime, today: date) -> list[Entry]:
+    """Entries still served today whose `expires:` day is at most EXPIRY_NOTICE away."""
+    return [entry for entry in expiring_soon(entries, today) if not entry.is_expired(now)]
+
+
 def expiry_key(entry: Entry, admin_id: int) -> str:
     """One reminder per entry, expiry date and admin: a new date is a new reminder."""
     return f"expires:{entry.id}:{entry.expires}:{admin_id}"

@@ -35,7 +35,7 @@ from bot.staff.faq_editing import (
     checked_upload,
     entries_by_file,
 )
-from bot.staff.faq_reminders import expiring_soon
+from bot.staff.faq_reminders import expiring_not_expired
 from bot.telegram_bot.faq_desk import views
 from bot.telegram_bot.faq_desk.state import FaqDeskState, PendingAnswer, desk_state
 from bot.telegram_bot.shared.services import BotServices, note_outcome, services, user_language
@@ -112,9 +112,7 @@ async def faq(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     dated = dated_entries(
         loaded.knowledge, now, views.review_after(settings.review_after_days), settings.zone
     )
-    expiring = [
-        e for e in expiring_soon(loaded.knowledge, state.desk.today()) if not e.is_expired(now)
-    ]
+    expiring = expiring_not_expired(loaded.knowledge, now, state.desk.today())
     text = views.overview(
         svc.dialog.locales, lang, {name: grouped.get(name, []) for name in names}, expiring, dated
     )

@@ -16,7 +16,12 @@ from typing import Any
 
 from telegram.error import TelegramError
 
-from bot.staff.faq_reminders import expiring_soon, expiry_key, stale_entries, weekly_key
+from bot.staff.faq_reminders import (
+    expiring_not_expired,
+    expiry_key,
+    stale_entries,
+    weekly_key,
+)
 from bot.telegram_bot.faq_desk import views
 from bot.telegram_bot.faq_desk.state import desk_state
 from bot.telegram_bot.shared.services import services_in
@@ -39,7 +44,7 @@ async def send_reminders(application: Any) -> int:
     audit, svc = state.desk.audit, services_in(application.bot_data)
     loaded, now, today = svc.knowledge.current, state.desk.now(), state.desk.today()
     dated = svc.dialog.settings.dated_answers
-    expiring = [e for e in expiring_soon(loaded.knowledge, today) if not e.is_expired(now)]
+    expiring = expiring_not_expired(loaded.knowledge, now, today)
     stale = stale_entries(
         loaded.knowledge, now, views.review_after(dated.review_after_days), dated.zone
     )
