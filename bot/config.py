@@ -645,6 +645,13 @@ class _Reader:
         return float(value)
 
     def integer(self, value: object, key: str, low: int, high: int) -> int:
+        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
+            # staff_chat_id: "-100..." copied with its quotes is text to YAML, not a number.
+            raise self.fail(
+                key,
+                f"expected a whole number, got the text {value!r}: remove the quotes "
+                f"(write {key.rpartition('.')[2]}: {value.strip()})",
+            )
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"expected a whole number from {low} to {high}, got {value!r}")
         if not low <= value <= high:

@@ -22,7 +22,7 @@ import re
 import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -89,6 +89,9 @@ class Cluster:
     last_asked: datetime
     closest_entry_id: str | None = None  # the entry the first sample comes closest to
     closest_score: float | None = None
+    # The entry the knowledge base answers the first sample with now (an edit since it
+    # was asked): listed still, and marked, so staff see the gap is closed.
+    answered_now: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,14 @@ class Report:
     # every day of the period, UTC: outcome -> questions (the HTML report's charts)
     per_day_outcomes: tuple[tuple[date, Mapping[str, int]], ...] = ()
     tickets: TicketStats | None = None  # questions handed to staff; None: hand-off is off
+    # Entry id -> language -> its first question, for the entries named by id only
+    # (never_asked), so staff read what each is about.
+    titles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def title(self, entry_id: str, lang: str) -> str:
+        found = self.titles.get(entry_id) or {}
+        return found.get(lang) or next(iter(found.values()), "")
+
     # Entries marked `unknown:` in faq/: (entry id, the fact staff still owe), by id.
     waiting_for_facts: tuple[tuple[str, str], ...] = ()
 
@@ -219,7 +230,19 @@ def build_report(
             (day, dict(sorted(day_outcomes.get(day, Counter()).items()))) for day, _ in per_day
         ),
         tickets=tickets.stats(start, until) if tickets is not None else None,
+        titles=_titles(knowledge, never_asked),
     )
+
+
+def _titles(
+    knowledge: LoadedKnowledge | None, entry_ids: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for entry_id in entry_ids:
+        entry = knowledge.knowledge.entry(entry_id) if knowledge else None
+        if entry is not None:
+            found[entry_id] = {lang: entry.title(lang) for lang in entry.questions}
+    return found
 
 
 def _entry_usage(
@@ -316,6 +339,7 @@ def cluster_questions(
                 cluster,
                 closest_entry_id=closest[0].entry_id,
                 closest_score=round(closest[0].score, 1),
+                answered_now=knowledge.matcher.match(cluster.samples[0]).entry_id,
             )
     return tuple(clusters)
 
@@ -385,6 +409,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nothing_unanswered": "Nothing went unanswered in the {period}.",
         "also": "also",
         "closest": "closest",
+        "answered_now": "now answered by {entry}",
         "none": "none",
         "stats_more": "/unanswered lists what the bot could not answer.",
         "table_unanswered": "Unanswered questions (nothing matched), most frequent first",
@@ -436,6 +461,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nothing_unanswered": "Asnjë pyetje pa përgjigje në {period}.",
         "also": "edhe",
         "closest": "më e afërta",
+        "answered_now": "tani merr përgjigje nga {entry}",
         "none": "asnjë",
         "stats_more": "/unanswered tregon pyetjet pa përgjigje.",
         "table_unanswered": "Pyetje pa përgjigje (asgjë nuk u përputh), më të shpeshtat së pari",
@@ -578,6 +604,9 @@ def unanswered_summary(report: Report, lang: str, limit: int = 5) -> str:
         closest = _closest_label(cluster)
         if closest:
             lines.append(f"   {html.escape(_t(lang, 'closest'))}: {html.escape(closest)}")
+        if cluster.answered_now:
+            marked = _t(lang, "answered_now", entry=cluster.answered_now)
+            lines.append(f"   ✓ {html.escape(marked)}")
         block = "\n".join(lines)
         if len(text) + len(block) + 200 > TELEGRAM_MESSAGE_LIMIT:
             break
@@ -637,9 +666,15 @@ def _render_table(report: Report, lang: str) -> str:
         out.append(_entry_row(usage, lang))
     if report.never_asked:
         label = f"{_t(lang, 'table_never_asked')}: "
+        named = [
+            f"{entry_id} ({report.title(entry_id, lang)})"
+            if report.title(entry_id, lang)
+            else entry_id
+            for entry_id in report.never_asked
+        ]
         out.extend(
             textwrap.wrap(
-                ", ".join(report.never_asked),
+                ", ".join(named),
                 TABLE_WIDTH,
                 initial_indent="  " + label,
                 subsequent_indent="    ",
@@ -726,6 +761,8 @@ def _clusters_table(clusters: Sequence[Cluster], title: str, lang: str) -> list[
         closest = _closest_label(cluster)
         if closest:
             lines.append(f"         → {_t(lang, 'closest')}: {_short(closest, text_width - 14)}")
+        if cluster.answered_now:
+            lines.append(f"         ✓ {_t(lang, 'answered_now', entry=cluster.answered_now)}")
     return lines
 
 

@@ -47,13 +47,14 @@ from bot.core.knowledge_state import KnowledgeHolder
 from bot.core.locales import LocaleError
 from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
+from bot.storage.audit import AuditStore
 from bot.storage.database import StorageUnavailable
 from bot.storage.learning_store import LearningStore
 from bot.storage.stores import open_stores
 from bot.storage.subscriptions import SubscriptionStore
 from bot.storage.tickets import TicketStore
 from bot.storage.user_prefs import UserPrefs
-from bot.telegram_bot import admin, announcements, answering, handoff, privacy
+from bot.telegram_bot import admin, announcements, answering, faq_desk, handoff, privacy
 from bot.telegram_bot.admin.commands import (
     StaffNotifier,
     set_admin_commands,
@@ -131,6 +132,7 @@ def add_handlers(application: TelegramApplication) -> None:
         group=handler_groups.FLOOD_GATE,
     )
     handoff.register(application)  # "Ask the agency", ticket replies, the staff group
+    faq_desk.register(application)  # an admin's /faq, /edit ... (before answering's /faq)
     answering.register(application)  # the menu commands, "did you mean" picks
     privacy.register(application)  # /forget
     admin.register(application)  # /stats, /report, /learn ...
@@ -187,12 +189,14 @@ async def post_init(application: TelegramApplication) -> None:
         application.bot_data[WATCHER_KEY] = (stop, watcher)
     await handoff.start(application)
     await announcements.start(application)
+    await faq_desk.start(application)
 
 
 async def post_stop(application: TelegramApplication) -> None:
     """Stop watching faq/ (the watcher wakes within its polling step)."""
     await handoff.stop(application)
     await announcements.stop(application)
+    await faq_desk.stop(application)
     running = application.bot_data.pop(WATCHER_KEY, None)
     if running is None:
         return
@@ -228,12 +232,14 @@ def build_application(
     watch_faq: bool = False,
     subscription_store: SubscriptionStore | None = None,
     stop_grace: float = STOP_GRACE_SECONDS,
+    faq_audit: AuditStore | None = None,
 ) -> TelegramApplication:
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
     /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
     change while the bot runs. `subscription_store` keeps subscriptions and announcements
-    (default: in memory, when config.yaml names topics).
+    (default: in memory, when config.yaml names topics). `faq_audit` keeps the admins'
+    changes to faq/ from Telegram (without it, the FAQ desk refuses changes).
     On stop, updates in hand get `stop_grace` seconds."""
     keep_token_out_of_logs(token)
     keep_update_content_out_of_logs()
@@ -249,6 +255,7 @@ def build_application(
         .get_updates_request(polling)
         .token(token)
         .base_url(settings.telegram.base_url)
+        .base_file_url(file_url(settings.telegram.base_url))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -293,8 +300,19 @@ def build_application(
     handoff.install(application, tickets)  # needs a staff group in config.yaml `handoff:`
     install_learning(application, learning)
     announcements.install(application, subscription_store, request=request)
+    faq_desk.install(application, faq_audit, faq_dir)
     add_handlers(application)
     return application
+
+
+def file_url(base_url: str) -> str:
+    """Where files are downloaded from, beside the Bot API's address: Telegram serves
+    https://api.telegram.org/bot<token>/ and /file/bot<token>/, a local Bot API server the
+    same paths on its own host."""
+    head, found, tail = base_url.rpartition("/bot")
+    if not found:
+        return "https://api.telegram.org/file/bot"
+    return f"{head}/file/bot{tail}"
 
 
 def webhook_secret_problem(secret: str | None) -> str | None:
@@ -406,6 +424,9 @@ def _run_until_stopped(
         subscription_store = _optional_store(
             more_stores, lambda: SubscriptionStore(settings.question_log_path), "subscriptions"
         )
+        faq_audit = _optional_store(
+            more_stores, lambda: AuditStore(settings.question_log_path), "FAQ editing"
+        )
         application = build_application(
             settings,
             token,
@@ -418,6 +439,7 @@ def _run_until_stopped(
             faq_dir=faq_dir,
             watch_faq=True,
             subscription_store=subscription_store,
+            faq_audit=faq_audit,
         )
         if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)

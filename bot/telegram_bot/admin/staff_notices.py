@@ -16,7 +16,7 @@ from bot.core.telegram_html import MESSAGE_LIMIT, plain_length
 from bot.staff.reloader import ReloadResult
 
 # Commands only admins have; anyone else gets the reply to an unknown command.
-STAFF_COMMANDS = ("stats", "unanswered", "report", "reload", "learn")
+STAFF_COMMANDS = ("stats", "unanswered", "report", "reload", "learn", "faq", "edit", "reviewed")
 # A long list of problems is usually one mistake repeated; the first few show what to fix.
 PROBLEMS_SHOWN = 10
 # Room kept for the "...and N more" line.

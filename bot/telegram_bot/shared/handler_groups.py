@@ -9,6 +9,8 @@ FLOOD_GATE = -2
 # A reply to one of a ticket's messages goes to staff and stops there; any other message
 # goes on to the answers.
 TICKET_REPLIES = -1
+# An admin's message while an /edit waits for the new answer: taken there, never a question.
+PENDING_EDITS = -1
 # Commands, buttons, questions: each feature's handlers, then answering's catch-alls.
 ANSWERS = 0
 # After the answer of the same update: offers and bookkeeping (announcements).

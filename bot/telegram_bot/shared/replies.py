@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot.core.dialog import Reply
 from bot.core.telegram_html import html_to_plain, split_message
-from bot.telegram_bot.shared.services import note_outcome
+from bot.telegram_bot.shared.services import SERVICES_KEY, BotServices, note_outcome
 from bot.telegram_bot.transport.keyboards import inline_keyboard
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,10 @@ def callback_answer(text: str) -> str:
 async def send_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
     """Send `reply` where the update came from: a browsing button edits its own message,
     a message gets a reply (quoted in groups); then the contact card and map pin, if any."""
+    svc = context.bot_data.get(SERVICES_KEY)
+    if isinstance(svc, BotServices):
+        for decorate in svc.reply_decorators:
+            reply = decorate(update, reply)
     note_outcome(reply.kind, reply)
     markup = inline_keyboard(reply.buttons)
     query, message = update.callback_query, update.message

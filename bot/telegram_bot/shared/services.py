@@ -63,6 +63,9 @@ class BotServices:
     question_listeners: list[Callable[[Update, str, str, Reply], None]] = field(
         default_factory=list
     )
+    # Offered every reply before it is sent, each may return it changed (the FAQ desk adds
+    # "✏️ Edit" under the answers admins get): features extend others' replies through here.
+    reply_decorators: list[Callable[[Update, Reply], Reply]] = field(default_factory=list)
 
 
 def services_in(bot_data: MutableMapping[Any, Any]) -> BotServices:
