@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram import Update
 
-from bot.config import Settings, load_settings, settings_from_mapping
+from bot.config import HandoffSettings, Settings, load_settings, settings_from_mapping
 from bot.core.assembly import build_dialog
 from bot.core.dialog import Dialog
 from bot.core.knowledge_state import KnowledgeHolder
 from bot.core.telegram_html import html_to_plain
 from bot.storage.audit import AuditStore
+from bot.storage.tickets import TicketStore
 from bot.telegram_bot.app import TelegramApplication, build_application, post_init
 from bot.telegram_bot.faq_desk.reminders import send_reminders
 from tests.conftest import TEST_FAQ, Handle
@@ -666,3 +667,46 @@ async def test_the_overview_of_the_shipped_faq_is_valid_telegram_html_with_every
     buttons = actions(sent[-1].params)
     for name in SHIPPED_FILES:
         assert f"fq:g:{name}" in buttons
+
+
+async def test_an_admin_replying_to_the_edit_prompt_with_hand_off_on_gets_the_new_answer_checked(
+    settings: Settings, fake_api: FakeBotApi, updates: UpdateFactory, audit: AuditStore
+) -> None:
+    """With hand-off on, a Telegram reply is first offered to the ticket replies; a reply to
+    the desk's own prompt is no ticket's, and must still reach the waiting /edit rather than
+    be answered as a question."""
+    live = replace(settings, handoff=HandoffSettings(staff_chat_id=-1009876543210))
+    dialog, holder = build_dialog(live)
+    with TicketStore(live.question_log_path, key=b"t" * 32) as tickets:
+        application = build_application(
+            live,
+            TOKEN,
+            dialog,
+            holder,
+            faq_audit=audit,
+            tickets=tickets,
+            request=FakeBotApiRequest(fake_api),
+        )
+        async with application:
+            await post_init(application)
+            update_ids = itertools.count(1)
+
+            async def handle(update: dict[str, Any]) -> None:
+                parsed = Update.de_json({"update_id": next(update_ids), **update}, application.bot)
+                await application.update_processor.process_update(
+                    parsed, application.process_update(parsed)
+                )
+
+            await handle(updates.command("/edit office-address", sender=ADMIN))
+            card = last_to(fake_api, ADMIN)
+            await handle(updates.callback("fq:l:en:office-address", on=card.result, sender=ADMIN))
+            prompt = last_to(fake_api, ADMIN)
+            await handle(
+                updates.message(
+                    "We moved: {address}, second floor.", sender=ADMIN, reply_to=prompt.result
+                )
+            )
+
+    preview = sent_to(fake_api, ADMIN)[-2]
+    assert html_to_plain(str(preview.params["text"])).endswith(", second floor.")
+    assert "reviewed: becomes" in html_to_plain(str(last_to(fake_api, ADMIN).params["text"]))
