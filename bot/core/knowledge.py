@@ -20,7 +20,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from bot.core.safe_yaml import YamlLimitError, compose, compose_and_load, error_line as yaml_error_line
+from bot.core.safe_yaml import YamlLimitError, compose, compose_and_load
+from bot.core.safe_yaml import error_line as yaml_error_line
 from bot.core.synonyms import SYNONYMS_FILE, Glossary, load_glossary
 from bot.core.telegram_html import escape, html_problems, html_to_plain
 

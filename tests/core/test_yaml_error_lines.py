@@ -50,7 +50,7 @@ def test_an_unclosed_quote_on_line_680_is_reported_at_680_not_683(tmp_path: Path
 def test_an_unclosed_quote_at_the_end_of_the_file_is_reported_where_it_opens(
     tmp_path: Path,
 ) -> None:
-    text = "entries:\n" + entry(1) + "  - id: last\n    questions:\n      en:\n        - \"where\n"
+    text = "entries:\n" + entry(1) + '  - id: last\n    questions:\n      en:\n        - "where\n'
     problem = the_problem(tmp_path, text + "        - and more\n\n")
     assert problem.line == 13  # the schema line, 8 lines of entry 1, then the quote's line
     assert "not closed" in problem.message
