@@ -3,11 +3,11 @@ schema that a version of the bot on main ever created.
 
     .venv/bin/python tests/storage/shipped_schemas/build.py
 
-For every commit of main (first parent) that touched a store, the stores' migrations (`_MIGRATIONS`, read with
-`ast` from the file as it was, never imported) are run into an empty database the way that
-commit's bot ran them, with its version rows. Commits giving the same schema share one
-fixture; each fixture names the first commit that made it. test_migrations.py opens each
-with today's stores.
+For every commit of main (first parent) that touched a store, the stores' migrations
+(`_MIGRATIONS`, read with `ast` from the file as it was, never imported) are run into an
+empty database the way that commit's bot ran them, with its version rows. Commits giving
+the same schema share one fixture; each fixture names the first commit that made it.
+test_migrations.py opens each with today's stores.
 """
 
 from __future__ import annotations
