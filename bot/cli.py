@@ -617,11 +617,13 @@ def _doctor(args: argparse.Namespace, stdout: TextIO) -> int:
 def _demo(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
+    from datetime import UTC, datetime
+
     from bot.staff.demo import write_demo_log
 
     database = args.dir.absolute() / settings.question_log_path.name
     try:
-        asked = write_demo_log(database)
+        asked = write_demo_log(database, now=datetime.now(UTC))
     except OSError as error:
         print(f"No demo written: {error}", file=stderr)
         return EXIT_PROBLEMS

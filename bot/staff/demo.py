@@ -45,11 +45,12 @@ CONFIRMED: Final = ("office-hours", "sq", "deri ne cfare ore punon agjencia")
 CONFIRMED_BY: Final = 4  # different people (learning.min_users is 3 by default)
 
 
-def fill_log(log: QuestionLog, rnd: random.Random) -> int:
-    """Record the demo's questions into `log`; returns how many."""
+def fill_log(log: QuestionLog, rnd: random.Random, now: datetime = NOW) -> int:
+    """Record the demo's questions, of the DAYS days before `now`, into `log`; returns how
+    many."""
     count = 0
     for day in range(DAYS):
-        start = NOW - timedelta(days=day)
+        start = now - timedelta(days=day)
         weekday = start.weekday() < 5
         asked = rnd.randint(14, 24) if weekday else rnd.randint(3, 8)
         for n in range(asked):
@@ -84,20 +85,20 @@ def fill_log(log: QuestionLog, rnd: random.Random) -> int:
     for person in range(CONFIRMED_BY):
         question = log.record_question(
             text, user_id=2000 + person, lang=lang, outcome="answer", entry_id=entry,
-            score=45, asked_at=NOW - timedelta(days=person + 1, hours=3),
+            score=45, asked_at=now - timedelta(days=person + 1, hours=3),
         )  # fmt: skip
         log.record_feedback(question, True)
         count += 1
     return count
 
 
-def write_demo_log(database: Path) -> int:
-    """A fresh demo log at `database` (an older demo there is replaced); returns the number
-    of questions in it."""
+def write_demo_log(database: Path, now: datetime = NOW) -> int:
+    """A fresh demo log at `database` (an older demo there is replaced), its questions in the
+    DAYS days before `now`; returns how many there are."""
     database.parent.mkdir(parents=True, exist_ok=True)
     for stale in database.parent.glob(database.name + "*"):
         stale.unlink()
-    with QuestionLog(database, key=DEMO_KEY, clock=lambda: NOW) as log:
-        asked = fill_log(log, random.Random(SEED))
+    with QuestionLog(database, key=DEMO_KEY, clock=lambda: now) as log:
+        asked = fill_log(log, random.Random(SEED), now)
         log.flush()
     return asked

@@ -107,8 +107,8 @@ def restore_database(source: Path, database: Path) -> Path | None:
             return kept
     except LockHeld as held:
         raise BackupError(
-            f"the bot is running ({held.holder}): stop it first "
-            "(systemctl stop ascs-faq-bot), restore, then start it again"
+            f"the database is in use by {held.holder or 'another process'}: stop the bot "
+            "first (systemctl stop ascs-faq-bot), restore, then start it again"
         ) from None
 
 
