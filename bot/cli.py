@@ -549,7 +549,7 @@ def _announce(
             file=stderr,
         )
         return EXIT_USAGE
-    from bot.telegram_bot.announce_command import run_announce_command
+    from bot.telegram_bot.announcements.command_line import run_announce_command
 
     return run_announce_command(
         settings,
