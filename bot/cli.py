@@ -603,7 +603,7 @@ def _doctor(args: argparse.Namespace, stdout: TextIO) -> int:
 
     online = None
     if args.online:
-        from bot.telegram_bot.online_checks import telegram_checks
+        from bot.telegram_bot.transport.online_checks import telegram_checks
 
         online = telegram_checks
     checks = run_checks(args.config, os.environ, online_checks=online)

@@ -11,7 +11,7 @@ from telegram.request import HTTPXRequest
 
 from bot.config import TOKEN_ENV, Settings
 from bot.staff.doctor import Check
-from bot.telegram_bot.start_failures import redact
+from bot.telegram_bot.transport.start_failures import redact
 
 _TIMEOUT_SECONDS = 10.0
 
