@@ -99,6 +99,9 @@ class TelegramSettings:
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     admin_ids: frozenset[int] = frozenset()
     flood_limit_per_minute: int = 20
+    # Updates waiting and none handled for this long: the bot is stuck (/healthz 503, the
+    # systemd watchdog is no longer pinged).
+    stalled_after_seconds: int = 120
 
 
 @dataclass(frozen=True)
@@ -480,7 +483,14 @@ def _read_telegram(reader: _Reader, raw: object, environ: Mapping[str, str]) -> 
     telegram = reader.mapping(
         raw,
         "telegram",
-        optional={"base_url", "mode", "webhook", "admin_ids", "flood_limit_per_minute"},
+        optional={
+            "base_url",
+            "mode",
+            "webhook",
+            "admin_ids",
+            "flood_limit_per_minute",
+            "stalled_after_seconds",
+        },
     )
     defaults = TelegramSettings()
     mode = reader.string(telegram.get("mode", defaults.mode), "telegram.mode")
@@ -531,6 +541,12 @@ def _read_telegram(reader: _Reader, raw: object, environ: Mapping[str, str]) -> 
             "telegram.flood_limit_per_minute",
             1,
             10_000,
+        ),
+        stalled_after_seconds=reader.integer(
+            telegram.get("stalled_after_seconds", defaults.stalled_after_seconds),
+            "telegram.stalled_after_seconds",
+            10,
+            86_400,
         ),
     )
 
