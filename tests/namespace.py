@@ -55,3 +55,29 @@ def run_with_read_only(
 
 def as_root() -> bool:
     return os.geteuid() == 0
+
+
+# The unit's file-system rules (deploy/ascs-faq-bot.service): every mount read-only
+# (ProtectSystem=strict) but the folders given (StateDirectory=, ReadWritePaths=), and a /tmp
+# of its own (PrivateTmp=yes). /proc, /sys and /dev stay as they are, as under systemd. The
+# script checks that the root really is read-only before it runs the command (exit 98 if not).
+_UNIT_RULES = r"""
+set -e
+while [ "$1" != -- ]; do mount --bind "$1" "$1"; writable="$writable $1"; shift; done; shift
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r point; do
+  case "$point" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*|/tmp) continue ;; esac
+  case " $writable " in *" $point "*) continue ;; esac
+  mount -o remount,bind,ro "$point" 2>/dev/null || true
+done
+if touch /.unit-rules-probe 2>/dev/null; then rm -f /.unit-rules-probe; exit 98; fi
+exec "$@"
+"""
+
+
+def under_unit_rules(writable: Sequence[Path], argv: Sequence[str]) -> list[str]:
+    """The command line that runs `argv` under the unit's file-system rules."""
+    return [
+        "unshare", "--mount", "--propagation", "private", "sh", "-c", _UNIT_RULES, "sh",
+        *(str(folder) for folder in writable), "--", *argv,
+    ]  # fmt: skip
