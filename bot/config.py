@@ -25,7 +25,6 @@ CONFIG_ENV = "BOT_CONFIG"  # the settings file itself
 FAQ_DIR_ENV = "BOT_FAQ_DIR"  # the knowledge base (content that staff own)
 STATE_DIR_ENV = "BOT_STATE_DIR"  # the folder for the database (systemd's StateDirectory=)
 QUESTION_LOG_ENV = "BOT_QUESTION_LOG"  # the database file itself (wins over BOT_STATE_DIR)
-PATH_ENVS = (CONFIG_ENV, FAQ_DIR_ENV, STATE_DIR_ENV, QUESTION_LOG_ENV)
 # Placeholders FAQ answers may use besides one per link (see Settings.placeholders).
 AGENCY_PLACEHOLDERS = frozenset({"agency_name", "address", "phone", "phone_international", "email"})
 
@@ -777,8 +776,11 @@ def _probe_file(folder: Path) -> tuple[int, str]:
 def unwritable_folder_line(
     settings: Settings, environ: Mapping[str, str] | None = None
 ) -> str | None:
-    """One line naming the first folder the bot must write but cannot (None: all can be)."""
+    """One line naming the first folder the bot must write but cannot (None: all can be).
+    A missing FAQ folder is left to the knowledge base's loader, which says what to do."""
     for folder in folders_the_bot_writes(settings, environ):
+        if folder.moved_by == FAQ_DIR_ENV and not folder.path.is_dir():
+            continue
         problem = write_problem(folder.path, create=folder.moved_by == STATE_DIR_ENV)
         if problem is not None:
             return (

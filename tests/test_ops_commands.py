@@ -194,3 +194,17 @@ def test_demo_then_report_html_and_learn_work_without_any_user(
     assert code == 0, err
     assert "office-hours" in out
     assert "deri ne cfare ore punon agjencia" in out
+
+
+def test_restore_refuses_a_database_that_is_not_the_bots(config: Path, tmp_path: Path) -> None:
+    database = tmp_path / "questions.sqlite3"
+    make_log(database, 1)
+    other = tmp_path / "other.sqlite3"
+    connection = sqlite3.connect(other)
+    connection.execute("CREATE TABLE invoices (id INTEGER)")
+    connection.commit()
+    connection.close()
+    code, _, err = run("--config", str(config), "restore", str(other))
+    assert code == 1
+    assert "not a backup of the bot's database" in err
+    assert question_count(database) == 1

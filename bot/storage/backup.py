@@ -92,6 +92,8 @@ def restore_database(source: Path, database: Path) -> Path | None:
     if not source.is_file():
         raise BackupError(f"no backup at {source}")
     _check_integrity(source)
+    if not _has_question_log(source):
+        raise BackupError(f"{source} is not a backup of the bot's database (no question log)")
     try:
         with hold_instance_lock(database, "a restore"):
             kept = None
@@ -147,6 +149,17 @@ def _check_integrity(path: Path) -> None:
         raise BackupError(f"{path} fails SQLite's integrity check: {'; '.join(rows[:3])}")
     if not tables:
         raise BackupError(f"{path} is an empty database, not a backup of the bot's")
+
+
+def _has_question_log(path: Path) -> bool:
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        found = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'questions'"
+        ).fetchone()
+    finally:
+        connection.close()
+    return found is not None
 
 
 def _rotate(database: Path, destination: Path, keep: int) -> tuple[Path, ...]:
