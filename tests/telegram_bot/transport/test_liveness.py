@@ -335,3 +335,36 @@ async def test_ready_reaches_systemd_after_the_first_getupdates(
     assert systemd.heard("STOPPING=1")
     ready = next(text for _, text in systemd.received if text.startswith("READY=1"))
     assert ready == "READY=1\nSTATUS=polling: getUpdates answered"
+
+
+async def test_in_webhook_mode_ready_follows_set_webhook_and_healthz_answers(
+    tmp_path: Path, systemd: SystemdSocket
+) -> None:
+    from tests.fake_bot_api import FakeBotApiServer
+    from tests.test_run_command import STOP_WITHIN, free_port, start_bot, write_config
+
+    port = free_port()
+    async with FakeBotApiServer() as server:
+        config = write_config(tmp_path, server.base_url, webhook_port=port)
+        process_ = await start_bot(
+            config,
+            {"NOTIFY_SOCKET": str(systemd.path), "TELEGRAM_WEBHOOK_SECRET": "webhook-secret-x"},
+        )
+        try:
+            for _ in range(int(60 / 0.05)):
+                if systemd.times_of("READY=1") or process_.returncode is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert server.api.calls_of("setWebhook")
+            ready = next(text for _, text in systemd.received if text.startswith("READY=1"))
+            assert ready == f"READY=1\nSTATUS=webhook set, listening on 127.0.0.1:{port}"
+            status, body = await get_health(port)
+            assert status == 200, body
+            assert body["ready"] is True
+            assert body["storage"] == "ok"
+            assert body["last_update_handled_seconds_ago"] is None  # none yet
+        finally:
+            if process_.returncode is None:
+                process_.terminate()
+            await asyncio.wait_for(process_.communicate(), STOP_WITHIN)
+    assert process_.returncode == 0
