@@ -50,6 +50,10 @@ class Entry:
     reviewed: date | None = None  # the day staff last checked the answer
     expires: date | None = None  # the last day the answer may be given
     expires_at: datetime | None = None  # the instant it stops being served (end of `expires`)
+    # The fact staff still owe (`unknown:` in faq/): the answer says "ask the agency" until
+    # they supply it. lint lists these entries, the report counts them, the web export
+    # shows them as "ask the agency" with the contacts.
+    unknown: str | None = None
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -188,6 +192,11 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
+def _unknown_fact(value: Any) -> str | None:
+    """The schema-checked `unknown:` text, on one line, or None when absent."""
+    return " ".join(str(value).split()) if value is not None else None
+
+
 def _fill_placeholders(text: str, values: Mapping[str, str], on_unknown: list[str]) -> str:
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -315,6 +324,7 @@ def _assemble(
                     reviewed=_as_date(raw.get("reviewed")),
                     expires=expires,
                     expires_at=_end_of_day(expires, time_zone),
+                    unknown=_unknown_fact(raw.get("unknown")),
                 )
             )
             ids.append(entry_id)

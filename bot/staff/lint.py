@@ -339,3 +339,22 @@ def _self_test(loaded: LoadedKnowledge, faq_dir: Path) -> list[Problem]:
             )
         )
     return warnings
+
+
+def unknown_fact_notes(loaded: LoadedKnowledge) -> list[Problem]:
+    """The entries marked `unknown:`, as info (not warnings: `lint --strict` passes).
+
+    Each names the fact staff still owe; until they supply it, the answer says honestly
+    that it is not known and gives the contacts.
+    """
+    return sorted(
+        Problem(
+            entry.file,
+            entry.line,
+            f"waits for a fact from staff: {entry.unknown}",
+            entry.id,
+            "info",
+        )
+        for entry in loaded.knowledge
+        if entry.unknown
+    )

@@ -121,6 +121,8 @@ class Report:
     # every day of the period, UTC: outcome -> questions (the HTML report's charts)
     per_day_outcomes: tuple[tuple[date, Mapping[str, int]], ...] = ()
     tickets: TicketStats | None = None  # questions handed to staff; None: hand-off is off
+    # Entries marked `unknown:` in faq/: (entry id, the fact staff still owe), by id.
+    waiting_for_facts: tuple[tuple[str, str], ...] = ()
 
     @property
     def fallback_share(self) -> float:
@@ -210,6 +212,9 @@ def build_report(
             [q for q in asked if q.outcome == SUGGEST], knowledge, similarity_threshold
         ),
         dated=tuple(to_check),
+        waiting_for_facts=tuple(
+            sorted((e.id, e.unknown) for e in knowledge.knowledge if e.unknown) if knowledge else ()
+        ),
         per_day_outcomes=tuple(
             (day, dict(sorted(day_outcomes.get(day, Counter()).items()))) for day, _ in per_day
         ),
@@ -402,6 +407,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_dated": "Dated answers to check (faq/: reviewed:, expires:)",
         "dated_expired": "expired {day}, no longer served",
         "dated_stale": "last reviewed {day}",
+        "table_waiting_for_facts": "Answers waiting for a fact from staff (unknown:): {count}",
         "tickets": (
             "Handed to staff: {opened} · answered: {answered} · median time to the first"
             " reply: {median}"
@@ -452,6 +458,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_dated": "Përgjigje me datë për t'u kontrolluar (faq/: reviewed:, expires:)",
         "dated_expired": "skadoi më {day}, nuk jepet më",
         "dated_stale": "kontrolluar për herë të fundit më {day}",
+        "table_waiting_for_facts": "Përgjigje që presin një fakt nga stafi (unknown:): {count}",
         "tickets": (
             "Dërguar stafit: {opened} · me përgjigje: {answered} · mediana e kohës deri te"
             " përgjigjja e parë: {median}"
@@ -648,6 +655,11 @@ def _render_table(report: Report, lang: str) -> str:
         out.extend(_heading(_t(lang, "table_dated")))
         out.extend(f"  {_dated_label(item, lang)}" for item in report.dated)
 
+    if report.waiting_for_facts:
+        count = len(report.waiting_for_facts)
+        out.extend(_heading(_t(lang, "table_waiting_for_facts", count=count)))
+        out.extend(f"  {entry_id}: {fact}" for entry_id, fact in report.waiting_for_facts)
+
     out.extend(_heading(_t(lang, "table_outcomes")))
     out.extend(f"  {count:>6}  {outcome}" for outcome, count in report.outcomes.items())
     out.extend(_heading(_t(lang, "table_per_language")))
@@ -788,6 +800,10 @@ def _render_csv(report: Report, lang: str) -> str:
         }
         for item in report.dated
     )
+    rows.extend(
+        {"section": "unknown", "key": entry_id, "label": fact}
+        for entry_id, fact in report.waiting_for_facts
+    )
     for section, clusters in (
         ("unanswered", report.unanswered),
         ("low_confidence", report.low_confidence),
@@ -864,6 +880,9 @@ def report_as_dict(report: Report) -> dict[str, Any]:
                 "expires": item.expires.isoformat() if item.expires else None,
             }
             for item in report.dated
+        ],
+        "waiting_for_facts": [
+            {"id": entry_id, "fact": fact} for entry_id, fact in report.waiting_for_facts
         ],
         "unanswered": [cluster(c) for c in report.unanswered],
         "low_confidence": [cluster(c) for c in report.low_confidence],

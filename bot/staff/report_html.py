@@ -383,6 +383,20 @@ def dated_section(report: Report, t: Texts) -> Section | None:
     )
 
 
+def waiting_for_facts_section(report: Report, t: Texts) -> Section | None:
+    """Entries marked `unknown:`: the facts staff still owe, counted."""
+    if not report.waiting_for_facts:
+        return None
+    return Section(
+        "waiting-for-facts",
+        t("html_waiting_for_facts_heading", count=len(report.waiting_for_facts)),
+        table=Table(
+            (t("html_col_entry"), t("html_col_fact")),
+            tuple((entry_id, fact) for entry_id, fact in report.waiting_for_facts),
+        ),
+    )
+
+
 # In page order. Later parts of the report (tickets, suggested variants, stale entries)
 # add their builder here; a builder returning None leaves its section out.
 SECTIONS: list[SectionBuilder] = [
@@ -397,6 +411,7 @@ SECTIONS: list[SectionBuilder] = [
     never_asked_section,
     tickets_section,
     dated_section,
+    waiting_for_facts_section,
 ]
 
 
