@@ -3,6 +3,7 @@ line that says how to fix it, and exit code 1."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import sys
@@ -13,6 +14,7 @@ import yaml
 
 from bot.cli import main
 from tests.factories import CONTACT_FAQ, GRANTS_FAQ, settings_mapping, write_faq
+from tests.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotApiServer, UpdateFactory, user
 from tests.namespace import namespace_unavailable, run_with_read_only
 
 GOOD_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -151,3 +153,50 @@ def test_a_read_only_temporary_folder_is_one_red_line_with_the_fix(
     [failure] = failures(lines)
     assert failure.startswith(f"FAIL  temporary folder: {temporary} is not writable")
     assert "PrivateTmp=yes" in failure
+
+
+async def doctor_online(environ: dict[str, str]) -> tuple[int, list[str]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "doctor", "--online",
+        env={**os.environ, **environ},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode().splitlines()
+
+
+def pointed_at(deployment: dict[str, str], base_url: str) -> None:
+    config = Path(deployment["BOT_CONFIG"])
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    raw["telegram"] = {"base_url": base_url}
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+
+
+async def test_online_asks_telegram_who_the_token_belongs_to_and_about_the_webhook(
+    deployment: dict[str, str],
+) -> None:
+    async with FakeBotApiServer() as server:
+        pointed_at(deployment, server.base_url)
+        server.api.add_update(UpdateFactory().message("hello", sender=user(5, "en")))
+        code, lines = await doctor_online({**deployment, "TELEGRAM_BOT_TOKEN": TOKEN})
+        assert code == 0, lines
+        assert f"ok    telegram: the token belongs to @{BOT_USERNAME}" in lines
+        assert "ok    webhook: none set (polling); 1 update(s) waiting" in lines
+        assert server.api.calls_of("getMe")
+        assert server.api.calls_of("getWebhookInfo")
+
+
+async def test_online_says_telegram_rejects_a_wrong_token_without_printing_it(
+    deployment: dict[str, str],
+) -> None:
+    wrong = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    async with FakeBotApiServer() as server:
+        pointed_at(deployment, server.base_url)
+        code, lines = await doctor_online({**deployment, "TELEGRAM_BOT_TOKEN": wrong})
+    assert code == 1
+    [failure] = failures(lines)
+    assert failure.startswith("FAIL  telegram: Telegram rejects the token in TELEGRAM_BOT_TOKEN")
+    assert "@BotFather" in failure
+    assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in "\n".join(lines)

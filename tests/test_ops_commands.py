@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from bot.cli import main
 from bot.config import load_settings
 from bot.storage.instance_lock import hold_instance_lock
 from tests.factories import CONTACT_FAQ, GRANTS_FAQ, settings_mapping, write_faq
+from tests.namespace import namespace_unavailable, run_with_read_only
 
 GOOD_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 KEY = "4f1c0d8e9a7b6c5d4e3f2a1b0c9d8e7f"
@@ -208,3 +211,23 @@ def test_restore_refuses_a_database_that_is_not_the_bots(config: Path, tmp_path:
     assert code == 1
     assert "not a backup of the bot's database" in err
     assert question_count(database) == 1
+
+
+def test_run_refuses_a_read_only_state_folder_in_one_line(config: Path, tmp_path: Path) -> None:
+    reason = namespace_unavailable()
+    if reason is not None:
+        pytest.skip(f"the read-only folder is made with a mount namespace: {reason}")
+    state = tmp_path / "state"
+    state.mkdir()
+    environ = {
+        **os.environ,
+        "BOT_CONFIG": str(config),
+        "BOT_STATE_DIR": str(state),
+        "TELEGRAM_BOT_TOKEN": GOOD_TOKEN,
+    }
+    result = run_with_read_only([state], [sys.executable, "-m", "bot", "run"], env=environ)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert f"the state folder (database) {state} is not writable (Read-only file system)" in (
+        result.stderr
+    )
