@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import re
 import sqlite3
 import sys
@@ -602,8 +603,6 @@ def _restore(
 
 
 def _doctor(args: argparse.Namespace, stdout: TextIO) -> int:
-    import os
-
     from bot.staff.doctor import run_checks
 
     online = None

@@ -727,7 +727,8 @@ TEMP_DIR_ENVS = ("TMPDIR", "TEMP", "TMP")  # the order Python's tempfile reads t
 class WrittenFolder:
     """A folder the running bot writes to, and how a deployer moves it."""
 
-    purpose: str
+    name: str  # "state folder"
+    holds: str  # what the bot writes there
     path: Path
     moved_by: str  # the environment variable that points it elsewhere
 
@@ -739,9 +740,11 @@ def folders_the_bot_writes(
     written into it) and the temporary folder (an edit is checked in a copy of faq/ there)."""
     environ = os.environ if environ is None else environ
     return (
-        WrittenFolder("state folder (database)", settings.question_log_path.parent, STATE_DIR_ENV),
-        WrittenFolder("FAQ folder (learned variants)", settings.faq_dir, FAQ_DIR_ENV),
-        WrittenFolder("temporary folder", temporary_folder(environ), "TMPDIR"),
+        WrittenFolder("state folder", "database", settings.question_log_path.parent, STATE_DIR_ENV),
+        WrittenFolder("FAQ folder", "learned variants", settings.faq_dir, FAQ_DIR_ENV),
+        WrittenFolder(
+            "temporary folder", "checks of FAQ edits", temporary_folder(environ), "TMPDIR"
+        ),
     )
 
 
@@ -784,7 +787,8 @@ def unwritable_folder_line(
         problem = write_problem(folder.path, create=folder.moved_by == STATE_DIR_ENV)
         if problem is not None:
             return (
-                f"Cannot start: the {folder.purpose} {folder.path} is not writable ({problem}); "
+                f"Cannot start: the {folder.name} ({folder.holds}) {folder.path} is not "
+                f"writable ({problem}); "
                 f"make it writable for this user, or set {folder.moved_by} to a folder that is "
                 "(python -m bot doctor checks every path)."
             )

@@ -111,7 +111,7 @@ def _faq_check(settings: Settings) -> Check:
 def _folder_checks(settings: Settings, environ: Mapping[str, str]) -> list[Check]:
     checks = []
     for folder in folders_the_bot_writes(settings, environ):
-        name = folder.purpose.split(" (")[0]
+        name = folder.name
         problem = write_problem(folder.path, create=folder.moved_by == STATE_DIR_ENV)
         if problem is None:
             checks.append(Check(name, True, f"{folder.path} is writable"))
