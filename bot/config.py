@@ -130,6 +130,7 @@ class HandoffSettings:
     max_per_day: int = 3
     retention_days: int = 30
     unanswered_close_days: int = 14  # staff never replied: closed, the user is told
+    max_replies_per_hour: int = 20  # a user's messages in one ticket
 
     @property
     def enabled(self) -> bool:
@@ -561,6 +562,7 @@ def _read_handoff(reader: _Reader, raw: object) -> HandoffSettings:
             "unanswered_close_days",
             "max_open_per_user",
             "max_per_day",
+            "max_replies_per_hour",
             "retention_days",
         },
     )
@@ -587,6 +589,7 @@ def _read_handoff(reader: _Reader, raw: object) -> HandoffSettings:
         unanswered_close_days=whole("unanswered_close_days", 1, 365),
         max_open_per_user=whole("max_open_per_user", 1, 20),
         max_per_day=whole("max_per_day", 1, 100),
+        max_replies_per_hour=whole("max_replies_per_hour", 1, 1000),
         retention_days=whole("retention_days", 1, 3650),
     )
 

@@ -247,6 +247,7 @@ class FakeBotApi(_AnnouncementFake):
         self._thread_ids = itertools.count(500)
         self._chat_failures: dict[int, list[_Failure]] = {}
         self._limits: _FloodLimits | None = None
+        self._refused_fragments: dict[str, str] = {}
 
     # ----- what tests do -------------------------------------------------------------
 
@@ -452,9 +453,17 @@ class FakeBotApi(_AnnouncementFake):
             raise TelegramRefusal(400, "Bad Request: chat not found")
         return chat_id
 
+    def refuse_texts_with(self, fragment: str, description: str) -> None:
+        """Every sendMessage whose text holds `fragment` fails with 400 `description`: what
+        Telegram refuses although the bot's own check let it through."""
+        self._refused_fragments[fragment] = description
+
     def _sendMessage(self, params: Json) -> Json:
         chat_id = self._reachable(_chat_id(params))
         self._refuse_for_chat(chat_id)
+        for fragment, description in self._refused_fragments.items():
+            if fragment in str(params.get("text")):
+                raise TelegramRefusal(400, description)
         _check_text(params, "text")
         markup = _check_markup(params.get("reply_markup"))
         message = self._message(chat_id, text=params["text"], **self._thread(chat_id, params))
@@ -616,6 +625,16 @@ class FakeBotApi(_AnnouncementFake):
             if not 1 <= len(str(name)) <= 128:
                 raise TelegramRefusal(400, "Bad Request: TOPIC_TITLE_EMPTY or too long")
             topic["name"] = str(name)
+        return True
+
+    def _deleteForumTopic(self, params: Json) -> bool:
+        """Only an administrator may delete a topic (Telegram wants "Delete messages")."""
+        chat_id = _chat_id(params)
+        if self.members.get(chat_id, {}).get(BOT_ID) != "administrator":
+            raise TelegramRefusal(400, "Bad Request: not enough rights to delete the topic")
+        key = (chat_id, int(params.get("message_thread_id") or 0))
+        if self.topics.pop(key, None) is None:
+            raise TelegramRefusal(400, "Bad Request: message thread not found")
         return True
 
     def _deleteMessage(self, params: Json) -> bool:

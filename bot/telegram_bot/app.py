@@ -90,7 +90,15 @@ logger = logging.getLogger(__name__)
 TelegramApplication: TypeAlias = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
 
 # Only what the bot answers: no edited messages, member changes or channel posts.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+# chat_member: who joins or leaves the staff group (membership follows at once);
+# edited_message: a staff correction of a relayed reply.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.INLINE_QUERY,
+    Update.CHAT_MEMBER,
+]
 # Updates handled at once: one slow reply (a 429 wait, a slow network) must not hold up
 # everyone else's answer. Answers are independent, so their order across users is free.
 CONCURRENT_UPDATES = 64

@@ -37,6 +37,7 @@ from bot.telegram_bot.admin.staff_notices import (
     reload_notice,
     staff_command_descriptions,
 )
+from bot.telegram_bot.shared.learning import reload_requester
 from bot.telegram_bot.shared.services import BotServices, note_outcome, services, user_language
 
 logger = logging.getLogger(__name__)
@@ -173,10 +174,14 @@ class StaffNotifier:
         for admin_id in sorted(self._svc.dialog.settings.telegram.admin_ids):
             if admin_id == skip:
                 continue
-            lang = self._svc.dialog.reply_language(
-                chosen=self._svc.prefs.chosen_language(admin_id),
-                detected=self._svc.prefs.recent_language(admin_id),
-            )
+            requester = reload_requester.get()
+            if requester is not None and requester[0] == admin_id:
+                lang = requester[1]  # the language they are using with the bot right now
+            else:
+                lang = self._svc.dialog.reply_language(
+                    chosen=self._svc.prefs.chosen_language(admin_id),
+                    detected=self._svc.prefs.recent_language(admin_id),
+                )
             try:
                 await self._bot.send_message(admin_id, text_in(lang))
             except TelegramError as error:

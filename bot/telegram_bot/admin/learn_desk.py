@@ -107,8 +107,21 @@ def _card(svc: BotServices, lang: str, suggestion: Suggestion, waiting: int) -> 
         entry=html.escape(title),
         entry_id=html.escape(suggestion.entry_id or ""),
         against=str(suggestion.against),
+        signals=_signals(svc, lang, suggestion),
         **values,
     )
+
+
+def _signals(svc: BotServices, lang: str, suggestion: Suggestion) -> str:
+    """What ties the wording to the entry, kind by kind: staff judge a pick differently
+    from a 👍."""
+    kinds = suggestion.signals or {}
+    parts = [
+        staff_text(svc, lang, f"learn_signal_{kind}", count=str(count))
+        for kind, count in sorted(kinds.items())
+        if count
+    ]
+    return staff_text(svc, lang, "learn_signals", signals="; ".join(parts)) if parts else ""
 
 
 async def learn_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -133,7 +146,7 @@ async def learn_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     try:
         if action == "a":
             accepted = await asyncio.to_thread(desk.accept, identifier, "telegram")
-            await served_now(svc)
+            await served_now(svc, (query.from_user.id, lang))
             await query.answer()
             await query.edit_message_text(
                 accepted_text(svc, lang, accepted),
@@ -157,7 +170,7 @@ async def learn_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             await query.edit_message_reply_markup(None)
         elif action == "u":
             change = await asyncio.to_thread(desk.undo)
-            await served_now(svc)
+            await served_now(svc, (query.from_user.id, lang))
             await query.answer()
             await query.edit_message_text(
                 staff_text(svc, lang, "learn_undone", file=html.escape(change.path.name))
@@ -178,7 +191,7 @@ def register(application: Any) -> None:
     admin_ids = services_in(application.bot_data).dialog.settings.telegram.admin_ids
     if not admin_ids:
         return
-    admins = filters.ChatType.PRIVATE & filters.User(user_id=admin_ids)
+    admins = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.User(user_id=admin_ids)
     application.add_handlers(
         [
             CommandHandler("learn", learn, filters=admins),

@@ -68,7 +68,46 @@ SEND_TIMEOUT = 30.0
 # 429s the rate limiter waits out for one send before handing it back to the queue.
 RATE_LIMIT_RETRIES = 5
 
+# A job whose first sends Telegram all refuses (400) is stopped after this many: its text
+# is refused, not one recipient (a single 400 is a deleted account, a chat not found).
+FIRST_SENDS_REFUSED = 5
+
+# 400s about one recipient rather than the text: they never stop a job.
+_ONE_RECIPIENT = (
+    "chat not found",
+    "user not found",
+    "deactivated",
+    "peer_id_invalid",
+    "chat_id",
+    "can't initiate",
+    "rights",
+    "upgraded",
+)
+
 ProgressCallback = Callable[[Broadcast, BroadcastCounts, bool], Awaitable[None]]
+# The job, its counts, and what Telegram said when it refused the first sends.
+RefusalCallback = Callable[[Broadcast, BroadcastCounts, str], Awaitable[None]]
+
+
+@dataclass
+class _FirstSends:
+    """How the first sends of a job went: all refused means the text is refused."""
+
+    needed: int  # refusals in a row that stop the job
+    refused: int = 0
+    accepted: bool = False
+    reason: str = ""
+
+    def note(self, refusal: str | None) -> None:
+        if refusal is None:
+            self.accepted = True
+        elif not any(marker in refusal.lower() for marker in _ONE_RECIPIENT):
+            self.refused += 1
+            self.reason = self.reason or refusal
+
+    @property
+    def stops_the_job(self) -> bool:
+        return not self.accepted and self.refused >= self.needed
 
 
 def announcement_text(locales: Locales, topic: Topic, lang: str, body: str) -> str:
@@ -139,9 +178,11 @@ class Broadcaster:
         *,
         stop: asyncio.Event | None = None,
         on_progress: ProgressCallback | None = None,
+        on_refused: RefusalCallback | None = None,
     ) -> BroadcastCounts:
         """Send job `job` to every recipient still pending; returns the counts (final once
-        nothing is pending). `stop` ends it early: what is left stays pending."""
+        nothing is pending). `stop` ends it early: what is left stays pending. A job whose
+        first sends Telegram all refuses is stopped for good (`on_refused` hears why)."""
         stop = stop or asyncio.Event()
         store = self.store
         resent = await asyncio.to_thread(store.recover, job)
@@ -165,6 +206,11 @@ class Broadcaster:
         fallback = next(iter(messages.values()))
         if on_progress is not None:
             await on_progress(found, found.counts, False)
+        # Judged only on a job that has delivered nothing yet.
+        first = _FirstSends(min(FIRST_SENDS_REFUSED, found.counts.total))
+        if found.counts.done:
+            first.accepted = True
+        refused = asyncio.Event()
 
         async def watch() -> None:
             """Progress for the admin and the lease's renewal, while the workers send."""
@@ -181,15 +227,16 @@ class Broadcaster:
 
         watcher = asyncio.create_task(watch())
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not refused.is_set():
                 batch = await asyncio.to_thread(store.pending, job, BATCH)
                 if not batch:
                     break
                 queue: asyncio.Queue[Recipient] = asyncio.Queue()
                 for recipient in batch:
                     queue.put_nowait(recipient)
+                sending = _Sending(job, queue, messages, fallback, stop, first, refused)
                 workers = [
-                    asyncio.create_task(self._work(job, queue, messages, fallback, stop))
+                    asyncio.create_task(self._work(sending))
                     for _ in range(min(self.in_flight, len(batch)))
                 ]
                 try:
@@ -201,6 +248,17 @@ class Broadcaster:
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
+        if refused.is_set():
+            counts = await asyncio.to_thread(store.refuse, job)
+            logger.error(
+                "announcement %d stopped: Telegram refused its first %d messages (%s)",
+                job,
+                first.refused,
+                first.reason,
+            )
+            if on_refused is not None:
+                await on_refused(found, counts, first.reason)
+            return counts
         counts = await asyncio.to_thread(store.counts, job)
         if counts.pending == 0:
             counts = await asyncio.to_thread(store.finish, job)
@@ -217,34 +275,37 @@ class Broadcaster:
             await asyncio.to_thread(store.release, job, self.owner)
         return counts
 
-    async def _work(
-        self,
-        job: int,
-        queue: asyncio.Queue[Recipient],
-        messages: Mapping[str, str],
-        fallback: str,
-        stop: asyncio.Event,
-    ) -> None:
+    async def _work(self, sending: _Sending) -> None:
         """One of the IN_FLIGHT senders: takes recipients until none is left. A delivered
         recipient's "sent" is written together with the next one's "sending", so each
-        sender has at most one recipient marked "sending" at any moment."""
+        sender has at most one recipient marked "sending" at any moment. A recipient who
+        left (unsubscribed, /forget) since the batch was read is skipped."""
+        job, store = sending.job, self.store
         delivered: int | None = None
         try:
-            while not stop.is_set():
+            while not sending.stop.is_set() and not sending.refused.is_set():
                 try:
-                    recipient = queue.get_nowait()
+                    recipient = sending.queue.get_nowait()
                 except asyncio.QueueEmpty:
                     break
-                await asyncio.to_thread(self.store.mark_sending, job, recipient.chat_id, delivered)
+                still = await asyncio.to_thread(
+                    store.mark_sending, job, recipient.chat_id, delivered
+                )
                 delivered = None
-                text = messages.get(recipient.lang, fallback)
-                if await self._send_one(job, recipient, text):
+                if not still:
+                    continue
+                text = sending.messages.get(recipient.lang, sending.fallback)
+                if await self._send_one(job, recipient, text, sending.first):
                     delivered = recipient.chat_id
+                if sending.first.stops_the_job:
+                    sending.refused.set()
         finally:
             if delivered is not None:
-                await asyncio.to_thread(self.store.mark_sent, job, delivered)
+                await asyncio.to_thread(store.mark_sent, job, delivered)
 
-    async def _send_one(self, job: int, recipient: Recipient, text: str) -> bool:
+    async def _send_one(
+        self, job: int, recipient: Recipient, text: str, first: _FirstSends
+    ) -> bool:
         """Send one message; True if Telegram accepted it (the caller records that),
         otherwise the outcome is recorded here."""
         store, chat_id = self.store, recipient.chat_id
@@ -265,6 +326,8 @@ class Broadcaster:
             # Chat not found, a deactivated user...: sending again cannot help.
             logger.info("announcement %d: Telegram refused a message (%s)", job, error)
             await asyncio.to_thread(store.mark_failed, job, chat_id)
+            first.note(str(error))
+            return False
         except TimedOut as error:
             # Telegram may have accepted it: like a kill in flight, it goes again.
             logger.warning("announcement %d: a send timed out (%s); it goes again", job, error)
@@ -283,8 +346,22 @@ class Broadcaster:
             # Stopping: the row stays "sending" and a restart sends it again.
             raise
         else:
+            first.note(None)
             return True
         return False
+
+
+@dataclass
+class _Sending:
+    """What the senders of one batch share."""
+
+    job: int
+    queue: asyncio.Queue[Recipient]
+    messages: Mapping[str, str]
+    fallback: str
+    stop: asyncio.Event
+    first: _FirstSends
+    refused: asyncio.Event
 
 
 class BroadcastRunner:
@@ -293,9 +370,15 @@ class BroadcastRunner:
 
     POLL_SECONDS = 5.0
 
-    def __init__(self, broadcaster: Broadcaster, on_progress: ProgressCallback | None) -> None:
+    def __init__(
+        self,
+        broadcaster: Broadcaster,
+        on_progress: ProgressCallback | None,
+        on_refused: RefusalCallback | None = None,
+    ) -> None:
         self.broadcaster = broadcaster
         self.on_progress = on_progress
+        self.on_refused = on_refused
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -307,7 +390,9 @@ class BroadcastRunner:
             try:
                 job = await self.broadcaster.claim()
                 if job is not None:
-                    await self.broadcaster.deliver(job, stop=stop, on_progress=self.on_progress)
+                    await self.broadcaster.deliver(
+                        job, stop=stop, on_progress=self.on_progress, on_refused=self.on_refused
+                    )
                     continue
             except asyncio.CancelledError:
                 raise

@@ -18,7 +18,7 @@ from typing import TextIO
 from bot.config import Settings
 from bot.core.locales import Locales, load_locales
 from bot.core.telegram_html import html_to_plain
-from bot.storage.subscriptions import DONE, Broadcast, BroadcastCounts, SubscriptionStore
+from bot.storage.subscriptions import RUNNING, Broadcast, BroadcastCounts, SubscriptionStore
 from bot.telegram_bot.announcements.broadcast import (
     Broadcaster,
     announcement_problems,
@@ -133,6 +133,14 @@ async def _deliver_all(
     async def progress(found: Broadcast, counts: BroadcastCounts, finished: bool) -> None:
         print(_progress_line(found.id, counts, finished), file=stdout, flush=True)
 
+    async def refused(found: Broadcast, counts: BroadcastCounts, reason: str) -> None:
+        print(
+            f"announcement {found.id} stopped: Telegram refused its first {counts.failed} "
+            f"messages ({reason}); nothing more is sent. Correct the text and announce again.",
+            file=stdout,
+            flush=True,
+        )
+
     failed = 0
     if job is None and not store.unfinished():
         print("No announcement is waiting to be finished.", file=stdout)
@@ -141,11 +149,13 @@ async def _deliver_all(
         while True:
             claimed = await broadcaster.claim()
             if claimed is not None:
-                counts = await broadcaster.deliver(claimed, on_progress=progress)
+                counts = await broadcaster.deliver(
+                    claimed, on_progress=progress, on_refused=refused
+                )
                 failed += counts.failed
                 continue
             waiting = store.unfinished() if job is None else [job]
-            waiting = [j for j in waiting if (found := store.broadcast(j)) and found.state != DONE]
+            waiting = [j for j in waiting if (b := store.broadcast(j)) and b.state == RUNNING]
             if not waiting:
                 break
             counts = store.counts(waiting[0])

@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.core.telegram_html import escape
+from bot.core.telegram_html import escape, shorten
 from bot.storage.subscriptions import Broadcast, BroadcastCounts
 from bot.telegram_bot.announcements.broadcast import (
     SEND_OPTIONS,
@@ -63,6 +63,10 @@ FORMATTING = frozenset(
         "expandable_blockquote",
     }
 )
+
+# The refused text shown back to the admin, as typed (its HTML escaped): room for the rest of
+# the message within Telegram's 4,096.
+KEPT_TEXT_CHARS = 3000
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 Handler = BaseHandler[Update, ContextTypes.DEFAULT_TYPE, Any]
@@ -181,11 +185,20 @@ async def draft_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     draft.waiting_for = None
     for code in settings.languages:
-        await message.reply_text(
-            _t(svc, lang, "announce_preview", language=_t(svc, code, "language_name"))
-        )
+        language = _t(svc, code, "language_name")
+        await message.reply_text(_t(svc, lang, "announce_preview", language=language))
         text = announcement_text(svc.dialog.locales, topic, code, draft.texts[code])
-        await context.bot.send_message(message.chat_id, text, **SEND_OPTIONS)
+        try:
+            await context.bot.send_message(message.chat_id, text, **SEND_OPTIONS)
+        except BadRequest as error:
+            # Telegram is the judge: nothing is stored until it took every preview.
+            del draft.texts[code]
+            draft.waiting_for = code
+            refusal = _t(
+                svc, lang, "announce_preview_refused", language=language, reason=escape(str(error))
+            )
+            await message.reply_text(refusal)
+            return
     audience = await asyncio.to_thread(subs.store.audience, draft.topic)
     count = sum(audience.values())
     if count == 0:
@@ -311,3 +324,30 @@ class ProgressNotifier:
         except TelegramError as error:  # progress is a courtesy; delivery goes on
             if "not modified" not in str(error):
                 logger.info("could not tell the admin how the announcement goes: %s", error)
+
+    async def refused(self, job: Broadcast, counts: BroadcastCounts, reason: str) -> None:
+        """Telegram refused the job's first messages: the admin learns why, with the text."""
+        admin = job.requested_by
+        if admin is None:
+            return
+        svc = services_in(self.application.bot_data)
+        lang = svc.dialog.reply_language(
+            chosen=svc.prefs.chosen_language(admin),
+            detected=svc.prefs.recent_language(admin),
+            hint=job.requested_lang,
+        )
+        topic = svc.dialog.settings.subscriptions.topics.get(job.topic)
+        body = job.texts.get(lang) or next(iter(job.texts.values()), "")
+        text = _t(
+            svc,
+            lang,
+            "announce_refused",
+            topic=escape(topic.name(lang) if topic else job.topic),
+            failed=str(counts.failed),
+            reason=escape(reason),
+            text=escape(shorten(body, KEPT_TEXT_CHARS)),
+        )
+        try:
+            await self.application.bot.send_message(admin, text)
+        except TelegramError as error:
+            logger.error("could not tell the admin their announcement was refused: %s", error)

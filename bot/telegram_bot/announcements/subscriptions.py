@@ -82,7 +82,8 @@ def install(
         broadcaster=broadcaster,
         maybe_subscribed=set(broadcaster.store.subscribers()),
     )
-    subs.runner = BroadcastRunner(broadcaster, drafting.ProgressNotifier(application).report)
+    notifier = drafting.ProgressNotifier(application)
+    subs.runner = BroadcastRunner(broadcaster, notifier.report, notifier.refused)
     application.bot_data[SUBSCRIPTIONS_KEY] = subs
 
     async def forget_subscriptions(user_id: int) -> None:

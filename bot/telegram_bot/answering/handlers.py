@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
@@ -17,6 +19,7 @@ from telegram.ext import ContextTypes
 from bot.core.dialog import Dialog, Reply
 from bot.core.telegram_html import MESSAGE_LIMIT, plain_length
 from bot.telegram_bot.shared.addressing import mention_pattern
+from bot.telegram_bot.shared.learning import learning_in
 from bot.telegram_bot.shared.replies import callback_answer, send_reply
 from bot.telegram_bot.shared.services import BotServices, note_outcome, services, user_language
 from bot.telegram_bot.transport.keyboards import inline_article, inline_keyboard, without_row_of
@@ -95,7 +98,11 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if reply.ask_feedback:
         reply = with_feedback_buttons(svc.dialog, reply, question_id)
     elif reply.kind == "suggest":
-        reply = with_choice_ids(reply, question_id)
+        learning = learning_in(context.bot_data)
+        tag = None
+        if learning is not None:
+            tag = partial(learning.store.pick_tag, question_id, user_id=user.id)
+        reply = with_choice_ids(reply, question_id, tag)
     await send_reply(update, context, reply)
 
 
@@ -190,12 +197,20 @@ def with_feedback_buttons(dialog: Dialog, reply: Reply, question_id: str) -> Rep
     return replace(reply, text=text, buttons=buttons)
 
 
-def with_choice_ids(reply: Reply, question_id: str) -> Reply:
+def with_choice_ids(
+    reply: Reply, question_id: str, tag: Callable[[str], str] | None = None
+) -> Reply:
     """'Did you mean' buttons that also name the question ("e:<entry>:<question id>"), so
-    a pick can be tied to it (answering.picks)."""
+    a pick can be tied to it (answering.picks); with `tag` (entry id -> its tag), each also
+    carries the proof that the bot offered that entry to this asker (":<tag>")."""
+
+    def tied(action: str) -> str:
+        entry_id = action.removeprefix("e:")
+        return f"{action}:{question_id}" + (f":{tag(entry_id)}" if tag is not None else "")
+
     rows = tuple(
         tuple(
-            replace(button, action=f"{button.action}:{question_id}")
+            replace(button, action=tied(button.action))
             if button.action is not None and button.action.startswith("e:")
             else button
             for button in row

@@ -21,19 +21,32 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.core.dialog import Dialog
 from bot.storage.tickets import Ticket
 from bot.telegram_bot.handoff.staff_posts import (
     after_close,
     close_topic,
+    correct_for_user,
     relay_to_user,
     tell_staff,
     tell_staff_here,
     tell_user,
 )
-from bot.telegram_bot.handoff.state import Handoff, handoff_in, is_current_member
+from bot.telegram_bot.handoff.state import (
+    Handoff,
+    handoff_in,
+    is_current_member,
+    note_membership,
+)
 from bot.telegram_bot.handoff.ticket_learning import offer_ticket_learning
 from bot.telegram_bot.shared.services import note_outcome, services
 
@@ -41,10 +54,28 @@ logger = logging.getLogger(__name__)
 
 
 def handlers(staff_chat_id: int) -> list[BaseHandler[Update, Any, Any]]:
-    """Every message in the staff group, and nothing from anywhere else."""
+    """Every message in the staff group, and nothing from anywhere else; and who joins or
+    leaves it (chat_member updates, sent to a bot that is an admin of the group)."""
     return [
-        MessageHandler(filters.Chat(chat_id=staff_chat_id) & filters.UpdateType.MESSAGE, on_message)
+        MessageHandler(
+            filters.Chat(chat_id=staff_chat_id) & filters.UpdateType.MESSAGE, on_message
+        ),
+        MessageHandler(
+            filters.Chat(chat_id=staff_chat_id) & filters.UpdateType.EDITED_MESSAGE, on_edit
+        ),
+        ChatMemberHandler(member_changed, ChatMemberHandler.CHAT_MEMBER, chat_id=staff_chat_id),
     ]
+
+
+async def member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone joined or left the staff group (or was removed): the membership cache
+    follows at once rather than after its few minutes."""
+    handoff, change = handoff_in(context.bot_data), update.chat_member
+    if handoff is None or change is None:
+        return
+    member = change.new_chat_member
+    is_member = note_membership(handoff, member.user.id, member)
+    logger.info("staff group: a member %s", "joined" if is_member else "left")
 
 
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -83,6 +114,27 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     note_outcome("staff_reply")
     await relay_to_user(context.bot, dialog, handoff, ticket, message)
     await offer_ticket_learning(context, ticket, message)
+
+
+async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A staff member edited a message of the group: if the user got it, they get the
+    correction too."""
+    handoff, edited = handoff_in(context.bot_data), update.edited_message
+    try:
+        if handoff is None or edited is None:
+            return
+        if not await _from_a_member(context.bot, handoff, edited):
+            note_outcome("staff_group_ignored")
+            return
+        ticket = await _ticket_of(handoff, edited)
+        if ticket is None:
+            return
+        dialog = services(context).dialog
+        if await correct_for_user(context.bot, dialog, handoff, ticket, edited):
+            note_outcome("staff_correction")
+    except Exception:  # an edit must not fall through to the FAQ handlers
+        logger.exception("error while handling a staff-group edit")
+    raise ApplicationHandlerStop
 
 
 async def _from_a_member(bot: Any, handoff: Handoff, message: Message) -> bool:

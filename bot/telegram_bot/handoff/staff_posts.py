@@ -22,8 +22,6 @@ from bot.telegram_bot.handoff.state import Handoff, user_text
 
 logger = logging.getLogger(__name__)
 
-TOPIC_NAME_CHARS = 120  # Telegram allows 128
-
 
 Posted = Literal["posted", "later", "refused"]
 
@@ -37,9 +35,7 @@ async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket
     thread = ticket.staff_thread_id
     try:
         if handoff.settings.forum_topics and thread is None:
-            shown = " ".join(without_format_controls(ticket.question).split())
-            name = f"#{ticket.id} {shown}"[:TOPIC_NAME_CHARS]
-            topic = await bot.create_forum_topic(chat_id, name)
+            topic = await bot.create_forum_topic(chat_id, topic_name(ticket))
             thread = int(topic.message_thread_id)
             await asyncio.to_thread(store.set_staff_thread, ticket.id, thread)
         card = await bot.send_message(
@@ -60,6 +56,12 @@ async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket
     if card_cuts_question(ticket):
         await _post_whole_question(bot, handoff, ticket, thread, card.message_id)
     return "posted"
+
+
+def topic_name(ticket: Ticket) -> str:
+    """The ticket's number and language, never the question: Telegram keeps a topic's
+    creation message, with its first name, and nobody can delete it."""
+    return f"#{ticket.id} · {ticket.lang}"
 
 
 def _for_good(error: BadRequest) -> bool:
@@ -128,6 +130,31 @@ async def erase_in_staff_group(
             logger.warning("could not delete a message of ticket #%d: %s", ticket.id, error)
 
 
+async def withdraw_in_staff_group(
+    bot: Any, dialog: Dialog, ticket: Ticket, copies: list[int]
+) -> None:
+    """/forget deleted the ticket: its topic goes with everything in it when the bot may
+    delete it (an admin with "Delete messages"); otherwise the card loses the question, the
+    topic its name and the user's copied messages are deleted. Staff are told either way."""
+    if ticket.staff_thread_id is not None:
+        try:
+            await bot.delete_forum_topic(ticket.staff_chat_id, ticket.staff_thread_id)
+        except TelegramError as error:
+            logger.info("could not delete ticket #%d's topic (%s); renaming it", ticket.id, error)
+        else:
+            lang = dialog.settings.default_language
+            try:  # in the group's general topic: the ticket's own is gone
+                await bot.send_message(
+                    ticket.staff_chat_id,
+                    dialog.locales.text(lang, "staff_withdrawn", ticket=str(ticket.id)),
+                )
+            except TelegramError as error:
+                logger.warning("could not tell staff of withdrawn #%d: %s", ticket.id, error)
+            return
+    await tell_staff_withdrawn(bot, dialog, ticket)
+    await erase_in_staff_group(bot, dialog, ticket, copies, withdrawn=True)
+
+
 async def tell_staff_withdrawn(bot: Any, dialog: Dialog, ticket: Ticket) -> None:
     """/forget deleted the ticket: the card loses the question, staff see only that."""
     lang = dialog.settings.default_language
@@ -175,7 +202,52 @@ async def relay_to_user(
     store = handoff.store
     for message_id in (header.message_id, copy.message_id):
         await asyncio.to_thread(store.add_route, ticket.chat_id, message_id, ticket.id)
+    await asyncio.to_thread(store.add_relay, ticket.id, message.message_id, copy.message_id)
     await asyncio.to_thread(store.note_staff_reply, ticket.id)
+
+
+async def correct_for_user(
+    bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket, edited: Message
+) -> bool:
+    """Staff edited a reply the user already has: their copy is edited the same way, or,
+    when Telegram cannot edit it (a different kind of message, too old), "Correction:" and
+    the new text follow it. False if the message was never relayed."""
+    copy = await asyncio.to_thread(handoff.store.relayed_copy, ticket.id, edited.message_id)
+    if copy is None or ticket.chat_id is None:
+        return False
+    try:
+        if edited.text is not None:
+            await bot.edit_message_text(
+                edited.text, chat_id=ticket.chat_id, message_id=copy, entities=edited.entities
+            )
+        else:
+            await bot.edit_message_caption(
+                chat_id=ticket.chat_id,
+                message_id=copy,
+                caption=edited.caption or "",
+                caption_entities=edited.caption_entities,
+            )
+        return True
+    except BadRequest as error:
+        if "not modified" in str(error).lower():
+            return True
+        logger.info("could not edit the user's copy in ticket #%d (%s)", ticket.id, error)
+    except TelegramError as error:
+        logger.warning("could not correct a reply of ticket #%d: %s", ticket.id, error)
+        return True
+    new_text = edited.text_html if edited.text is not None else edited.caption_html or ""
+    correction = user_text(dialog, ticket.lang, "handoff_correction", text=new_text)
+    try:
+        await bot.send_message(
+            ticket.chat_id,
+            correction,
+            reply_parameters=ReplyParameters(copy, allow_sending_without_reply=True),
+        )
+    except Forbidden:
+        await user_unreachable(bot, dialog, handoff, ticket, edited.message_id)
+    except TelegramError as error:
+        logger.warning("could not send a correction in ticket #%d: %s", ticket.id, error)
+    return True
 
 
 async def relay_to_staff(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import (
+    ChatMember,
     User,
 )
 from telegram.constants import ChatMemberStatus
@@ -109,24 +110,32 @@ MEMBER_STATUSES = {
 }
 
 
-async def is_current_member(bot: Any, handoff: Handoff, sender: User | None) -> bool:
-    """`sender` is a person who is a member of the staff group now (cached for a while)."""
+async def is_current_member(
+    bot: Any, handoff: Handoff, sender: User | None, *, live: bool = False
+) -> bool:
+    """`sender` is a person who is a member of the staff group now: cached for a while
+    (the cache follows the group's chat_member updates), or asked of Telegram now (`live`:
+    for what changes faq/, which a member removed a minute ago must not do)."""
     if sender is None or sender.is_bot:
         return False
-    membership = handoff.membership
-    now = time.monotonic()
-    known = membership.get(sender.id)
-    if known is not None and known[1] > now:
+    known = handoff.membership.get(sender.id)
+    if not live and known is not None and known[1] > time.monotonic():
         return known[0]
     try:
         member = await bot.get_chat_member(handoff.settings.staff_chat_id, sender.id)
     except TelegramError as error:
         logger.warning("could not check a staff-group member: %s", error)
         return False
+    return note_membership(handoff, sender.id, member)
+
+
+def note_membership(handoff: Handoff, user_id: int, member: ChatMember) -> bool:
+    """Remember whether `member` (of the staff group) counts as staff; that answer."""
     is_member = member.status in MEMBER_STATUSES or (
         member.status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False))
     )
+    membership = handoff.membership
     if len(membership) >= MAX_MEMBERS_CACHED:
         membership.clear()
-    membership[sender.id] = (is_member, now + MEMBERSHIP_SECONDS)
+    membership[user_id] = (is_member, time.monotonic() + MEMBERSHIP_SECONDS)
     return is_member

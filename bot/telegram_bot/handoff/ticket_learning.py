@@ -24,7 +24,7 @@ from bot.telegram_bot.shared.learning import (
     staff_text,
 )
 from bot.telegram_bot.shared.replies import callback_answer
-from bot.telegram_bot.shared.services import note_outcome, services
+from bot.telegram_bot.shared.services import note_outcome, services, user_language
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ async def ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     # The buttons write into faq/: a past member or a viewer of a public group may not.
     if query.from_user.id not in svc.dialog.settings.telegram.admin_ids and not (
-        await is_current_member(context.bot, handoff, query.from_user)
+        await is_current_member(context.bot, handoff, query.from_user, live=True)
     ):
         note_outcome("staff_group_ignored")
         await query.answer()
@@ -142,6 +142,6 @@ async def ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     except LearnError as error:
         await refused(svc, lang, query, message, error)
         return
-    await served_now(svc)
+    await served_now(svc, (query.from_user.id, user_language(update, svc)))
     await query.answer()
     await query.edit_message_text(accepted_text(svc, lang, accepted))

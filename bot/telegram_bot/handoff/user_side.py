@@ -51,8 +51,8 @@ from bot.telegram_bot.handoff.staff_posts import (
     erase_in_staff_group,
     post_ticket,
     relay_to_staff,
-    tell_staff_withdrawn,
     tell_user,
+    withdraw_in_staff_group,
 )
 from bot.telegram_bot.handoff.state import (
     HANDOFF_KEY,
@@ -108,9 +108,8 @@ def install(application: Any, store: TicketStore | None) -> None:
         withdrawn = await asyncio.to_thread(store.forget_user, user_id)
         await asyncio.to_thread(store.checkpoint)
         for ticket in withdrawn:
-            await tell_staff_withdrawn(application.bot, svc.dialog, ticket)
-            await erase_in_staff_group(
-                application.bot, svc.dialog, ticket, copies.get(ticket.id, []), withdrawn=True
+            await withdraw_in_staff_group(
+                application.bot, svc.dialog, ticket, copies.get(ticket.id, [])
             )
 
     add_forgetter(application, forget_tickets)
@@ -416,8 +415,12 @@ async def user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         note_outcome("handoff_closed_reply")
         await message.reply_text(user_text(svc.dialog, ticket.lang, "handoff_ticket_closed"))
         raise ApplicationHandlerStop
+    limit = svc.dialog.settings.handoff.max_replies_per_hour
+    if not await asyncio.to_thread(handoff.store.note_user_message, ticket.id, limit):
+        note_outcome("handoff_replies_limit")
+        await message.reply_text(user_text(svc.dialog, ticket.lang, "handoff_replies_limit"))
+        raise ApplicationHandlerStop
     note_outcome("handoff_user_message")
-    await asyncio.to_thread(handoff.store.note_user_message, ticket.id)
     await relay_to_staff(context.bot, svc.dialog, handoff, ticket, message)
     await message.reply_text(user_text(svc.dialog, ticket.lang, "handoff_user_sent"))
     raise ApplicationHandlerStop

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,10 +99,20 @@ def accepted_text(svc: BotServices, lang: str, accepted: Accepted) -> str:
     )
 
 
-async def served_now(svc: BotServices) -> None:
-    """Reload at once rather than wait for the watcher: the next question gets it."""
+# Who asked, through learning, for the reload going on (their id and the language they
+# use): the admins' "reloaded" notice reaches them in that language, not the default one.
+reload_requester: ContextVar[tuple[int, str] | None] = ContextVar("reload_requester", default=None)
+
+
+async def served_now(svc: BotServices, requester: tuple[int, str] | None = None) -> None:
+    """Reload at once rather than wait for the watcher: the next question gets it.
+    `requester`: the admin who caused it and their language."""
     if svc.reloader is not None:
-        await svc.reloader.reload()
+        token = reload_requester.set(requester)
+        try:
+            await svc.reloader.reload()
+        finally:
+            reload_requester.reset(token)
 
 
 # ----- hand-off tickets --------------------------------------------------------------------

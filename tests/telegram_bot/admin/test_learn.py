@@ -27,6 +27,7 @@ from bot.telegram_bot.app import TelegramApplication, build_application, post_in
 from tests.conftest import TEST_FAQ, Handle
 from tests.factories import settings_mapping, write_faq
 from tests.fake_bot_api import (
+    BOT_USERNAME,
     TOKEN,
     FakeBotApi,
     FakeBotApiRequest,
@@ -132,6 +133,11 @@ async def test_picks_become_a_suggestion_that_an_admin_accepts_and_users_then_ge
         card_text = html_to_plain(str(card.params["text"]))
         assert WORDING in card_text
         assert "3 people" in card_text
+        # What backs it, and that each pick was of an entry the bot offered.
+        assert "Backed by: 3 pick(s) of this entry among the ones the bot itself offered" in (
+            card_text
+        )
+        assert "👍" not in card_text
         (accept,) = [a for a in actions(card.params) if a.startswith("lr:a:")]
 
         api.add_update(updates.callback(accept, on=card.result, sender=ADMIN))
@@ -168,6 +174,44 @@ async def test_a_pick_then_voted_down_is_not_a_signal(
         answer = fake_api.calls_of("sendMessage")[-1]
         (no,) = [a for a in actions(answer.params) if a.startswith("f:n:")]
         await handle_learn(updates.callback(no, on=answer.result, sender=citizen))
+
+    await handle_learn(updates.command("/learn", sender=ADMIN))
+
+    assert "No suggestions now" in fake_api.sent_texts(ADMIN["id"])[-1]
+
+
+async def test_a_forged_pick_of_an_entry_never_offered_is_not_a_signal(
+    handle_learn: Handle, updates: UpdateFactory, fake_api: FakeBotApi
+) -> None:
+    for citizen in CITIZENS[:3]:
+        await handle_learn(updates.message(WORDING, sender=citizen))
+        offer = fake_api.calls_of("sendMessage")[-1]
+        offered = {a.split(":")[1] for a in actions(offer.params) if a.startswith("e:")}
+        assert "doc-0" not in offered
+        # The real button's data with another entry put in: what an attacker can send.
+        real = pick_of(offer.params, "deadline-projects")
+        forged = real.replace("e:deadline-projects:", "e:doc-0:", 1)
+        await handle_learn(updates.callback(forged, on=offer.result, sender=citizen))
+        assert "statute" in fake_api.sent_texts(citizen["id"])[-1]  # still shown to them
+
+    await handle_learn(updates.command("/learn", sender=ADMIN))
+
+    assert "No suggestions now" in fake_api.sent_texts(ADMIN["id"])[-1]
+
+
+async def test_a_pick_pressed_by_someone_other_than_the_asker_is_not_a_signal(
+    handle_learn: Handle, updates: UpdateFactory, fake_api: FakeBotApi
+) -> None:
+    group: dict[str, Any] = {"id": -100777, "type": "supergroup", "title": "NGO forum"}
+    meddler = user(1999, "en", name="Meddler")
+    for citizen in CITIZENS[:3]:
+        await handle_learn(
+            updates.message(f"@{BOT_USERNAME} {WORDING}", sender=citizen, chat=group)
+        )
+        offer = fake_api.calls_of("sendMessage")[-1]
+        assert offer.params["chat_id"] == group["id"]
+        pick = pick_of(offer.params, "deadline-projects")
+        await handle_learn(updates.callback(pick, on=offer.result, sender=meddler))
 
     await handle_learn(updates.command("/learn", sender=ADMIN))
 
@@ -226,6 +270,11 @@ async def test_undo_in_telegram_restores_the_file_and_the_old_behaviour(
     assert "back exactly as it was" in str(fake_api.calls_of("editMessageText")[-1].params["text"])
     await handle_learn(updates.message(WORDING, sender=CITIZENS[3]))
     assert "Did you mean" in fake_api.sent_texts(CITIZENS[3]["id"])[-1]
+    # The English-speaking admin heard of both reloads in English (the bot's first
+    # language is Albanian).
+    notices = [t for t in fake_api.sent_texts(ADMIN["id"]) if "FAQ" in t]
+    assert len(notices) == 2
+    assert all("The FAQ was reloaded" in notice for notice in notices), notices
 
 
 async def test_to_anyone_but_an_admin_learn_is_an_unknown_command_and_its_buttons_do_nothing(
@@ -390,3 +439,42 @@ async def test_only_current_staff_members_can_add_a_ticket_question_to_the_faq(
                 await api.wait_for("editMessageText", edits + 1)
                 assert faq_files(settings) != before
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_member_removed_a_moment_ago_cannot_add_a_ticket_question_to_the_faq(
+    settings: Settings, log: QuestionLog, store: LearningStore, updates: UpdateFactory
+) -> None:
+    from tests.telegram_bot.handoff.test_handoff import (
+        STAFF,
+        STAFF_GROUP,
+        handoff_settings,
+        store_for,
+    )
+    from tests.telegram_bot.handoff.test_handoff import running_bot as handoff_bot
+
+    async with FakeBotApiServer() as server:
+        api = server.api
+        api.members[STAFF_GROUP] = {STAFF["id"]: "member"}
+        api.forums.add(STAFF_GROUP)
+        live = handoff_settings(settings, server)
+        with store_for(live) as tickets:
+            async with handoff_bot(live, tickets, question_log=log, learning=store):
+                # Staff answered the ticket a moment ago: the bot knows them as a member.
+                prompt = await ticket_answered_by_staff(
+                    api, updates, "When do grants close?", CITIZENS[0]
+                )
+                before = faq_files(settings)
+                api.members[STAFF_GROUP][STAFF["id"]] = "left"  # removed from the group
+                presses = len(api.calls_of("answerCallbackQuery"))
+                api.add_update(
+                    updates.callback("lt:v:1:deadline-projects", on=prompt.result, sender=STAFF)
+                )
+                await answered(api, presses + 1)
+                assert faq_files(settings) == before
+                # Back in the group, the same press works.
+                api.members[STAFF_GROUP][STAFF["id"]] = "member"
+                api.add_update(
+                    updates.callback("lt:v:1:deadline-projects", on=prompt.result, sender=STAFF)
+                )
+                await answered(api, presses + 2)
+                assert faq_files(settings) != before

@@ -122,3 +122,27 @@ def test_an_unknown_topic_or_a_missing_token_is_a_clear_error(
     wrong = [a if a != "calls" else "grants" for a in arguments]
     assert main(wrong, stdout=io.StringIO(), stderr=stderr) == 2
     assert "'grants' is not a topic of config.yaml (known: calls, news)" in stderr.getvalue()
+
+
+REFUSED_BY_TELEGRAM = {
+    "unquoted href": "<a href=https://amshc.gov.al/thirrje>Thirrja</a> e re.",
+    "tg-emoji without emoji-id": "<tg-emoji>📣</tg-emoji> Thirrje e re.",
+    "xml declaration": '<?xml version="1.0"?><b>Thirrje e re</b>',
+}
+
+
+@pytest.mark.parametrize("text", REFUSED_BY_TELEGRAM.values(), ids=REFUSED_BY_TELEGRAM.keys())
+def test_html_telegram_refuses_is_refused_before_anything_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    # Nothing may reach Telegram: the address is a closed port on this machine.
+    arguments = setup(tmp_path, "http://127.0.0.1:9/bot", {"sq": text, "en": TEXTS["en"]})
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    stderr = io.StringIO()
+    assert main([*arguments, "--yes"], stdout=io.StringIO(), stderr=stderr) == 1
+    assert "Telegram would refuse the announcement" in stderr.getvalue()
+    assert "--sq-file:" in stderr.getvalue()
+    with SubscriptionStore(tmp_path / "data" / "questions.sqlite3") as store:
+        assert store.unfinished() == []
+        # The next job is the first: none was stored and deleted again.
+        assert store.create_broadcast("calls", TEXTS, default_language="sq").id == 1

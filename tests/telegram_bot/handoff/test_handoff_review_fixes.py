@@ -168,7 +168,7 @@ def deleted_in_staff_group(api: FakeBotApi) -> list[int]:
     return sorted(m for chat, m in api.deleted if chat == STAFF_GROUP)
 
 
-async def test_forget_renames_the_ticket_topic_and_deletes_the_users_copied_messages(
+async def test_without_the_right_to_delete_it_forget_renames_the_topic_and_deletes_copies(
     settings: Settings, updates: UpdateFactory
 ) -> None:
     async with FakeBotApiServer() as server:
@@ -178,7 +178,6 @@ async def test_forget_renames_the_ticket_topic_and_deletes_the_users_copied_mess
         with store_for(live) as tickets:
             async with running_bot(live, tickets):
                 thread, copies = await ticket_with_a_copied_message(api, updates, tickets)
-                assert QUESTION.split()[0] in api.topics[(STAFF_GROUP, thread)]["name"]
                 before = len(sent_to(api, ASKER["id"]))
                 api.add_update(updates.command("/forget", sender=ASKER))
                 await count_to(api, ASKER["id"], before + 1)
@@ -261,4 +260,4 @@ async def test_a_name_or_question_with_bidi_controls_cannot_disguise_itself_in_t
                     assert not any(c in text for c in "\u202e\u200b\u2067")
                 assert "When do grants open?" in shown[0]
                 assert "Arben )nimda_ycnega@(" in shown[0]
-                assert shown[1] == "#1 When do grants open?"
+                assert shown[1] == "#1 · en"  # the question is not in the topic's name
