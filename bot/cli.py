@@ -1,5 +1,5 @@
 """The command line: python -m bot run | chat | ask | lint | eval | links | report | export |
-learn | announce | history.
+learn | announce | history | backup | restore | doctor | demo.
 
 This is the composition root: it reads the settings, builds the core and hands it to the
 adapter a command needs. Library errors become clear messages and a non-zero exit code.
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
+import os
 import re
 import sqlite3
 import sys
@@ -125,6 +127,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     history.add_argument("--diff", action="store_true", help="show each change's diff too")
+
+    backup = commands.add_parser(
+        "backup", help="a consistent copy of the database, also while the bot runs"
+    )
+    backup.add_argument("dest", type=Path, help="folder for the backups")
+    backup.add_argument(
+        "--keep", type=int, metavar="N", help="then keep only the newest N backups there"
+    )
+
+    restore = commands.add_parser(
+        "restore", help="put a backup in place of the database (the bot must be stopped)"
+    )
+    restore.add_argument("src", type=Path, help="a backup file made by `backup`")
+
+    doctor = commands.add_parser(
+        "doctor", help="check what a deployment needs, one line per check; exit 1 on a failure"
+    )
+    doctor.add_argument(
+        "--online", action="store_true", help="also ask Telegram (getMe, getWebhookInfo)"
+    )
+
+    demo = commands.add_parser(
+        "demo", help="a demo question log in DIR, to try report and learn without users"
+    )
+    demo.add_argument("dir", type=Path, help="folder for the demo's question log")
     return parser
 
 
@@ -144,6 +171,8 @@ def main(
         parser.print_help(stdout)
         return EXIT_USAGE
     settings: Settings | None = None
+    if args.command == "doctor":  # it reports a broken config.yaml as one of its checks
+        return _doctor(args, stdout)
     try:
         settings = load_settings(args.config)
         handler = _COMMANDS[args.command]
@@ -227,9 +256,27 @@ def _run(
         from bot.terminal import run_chat
 
         return run_chat(_dialog(args, settings), stdin=stdin, stdout=stdout)
+    from bot.config import unwritable_folder_line
+    from bot.storage.instance_lock import LockHeld, hold_instance_lock
     from bot.telegram_bot.app import run_telegram_bot
 
-    return run_telegram_bot(settings, token, faq_dir=args.faq, debug=args.debug)
+    if args.faq is not None:
+        settings = dataclasses.replace(settings, faq_dir=args.faq)
+    problem = unwritable_folder_line(settings)
+    if problem is not None:
+        print(problem, file=stderr)
+        return EXIT_USAGE  # a person must fix it: systemd's RestartPreventExitStatus=2
+    try:
+        with hold_instance_lock(settings.question_log_path, "the bot"):
+            return run_telegram_bot(settings, token, faq_dir=args.faq, debug=args.debug)
+    except LockHeld as held:
+        # A restore in progress, or a second copy of the bot: worth retrying later (exit 1).
+        print(
+            f"Cannot start: {held.holder or 'another process'} is using the state folder "
+            f"{held.path.parent}; wait for it to finish, or stop the other copy of the bot.",
+            file=stderr,
+        )
+        return EXIT_PROBLEMS
 
 
 def _chat(
@@ -575,6 +622,77 @@ def _history(
     return EXIT_OK
 
 
+def _backup(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from bot.storage.backup import BackupError, backup_database
+
+    try:
+        result = backup_database(settings.question_log_path, args.dest, keep=args.keep)
+    except (BackupError, OSError) as error:
+        print(f"No backup made: {error}", file=stderr)
+        return EXIT_PROBLEMS
+    print(f"{result.path} ({result.size:,} bytes), integrity check ok", file=stdout)
+    for old in result.removed:
+        print(f"removed {old} (--keep {args.keep})", file=stdout)
+    return EXIT_OK
+
+
+def _restore(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from bot.storage.backup import BackupError, restore_database
+
+    try:
+        kept = restore_database(args.src, settings.question_log_path)
+    except (BackupError, OSError) as error:
+        print(f"Nothing restored: {error}", file=stderr)
+        return EXIT_PROBLEMS
+    print(f"{settings.question_log_path} restored from {args.src}", file=stdout)
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}", file=stdout)
+    return EXIT_OK
+
+
+def _doctor(args: argparse.Namespace, stdout: TextIO) -> int:
+    from bot.staff.doctor import run_checks
+
+    online = None
+    if args.online:
+        from bot.telegram_bot.transport.online_checks import telegram_checks
+
+        online = telegram_checks
+    checks = run_checks(args.config, os.environ, online_checks=online)
+    for check in checks:
+        print(check.line(), file=stdout)
+    failed = sum(not check.ok for check in checks)
+    print(f"{len(checks) - failed} ok, {failed} failed", file=stdout)
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _demo(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from datetime import UTC, datetime
+
+    from bot.staff.demo import write_demo_log
+
+    database = args.dir.absolute() / settings.question_log_path.name
+    try:
+        asked = write_demo_log(database, now=datetime.now(UTC))
+    except OSError as error:
+        print(f"No demo written: {error}", file=stderr)
+        return EXIT_PROBLEMS
+    print(
+        f"{asked} made-up questions of 30 days in {database}. Try:\n"
+        f"  BOT_QUESTION_LOG={database} python -m bot report\n"
+        f"  BOT_QUESTION_LOG={database} python -m bot report --format html > report.html\n"
+        f"  BOT_QUESTION_LOG={database} python -m bot learn",
+        file=stdout,
+    )
+    return EXIT_OK
+
+
 _COMMANDS = {
     "run": _run,
     "chat": _chat,
@@ -587,6 +705,9 @@ _COMMANDS = {
     "learn": _learn,
     "announce": _announce,
     "history": _history,
+    "backup": _backup,
+    "restore": _restore,
+    "demo": _demo,
 }
 
 

@@ -19,6 +19,12 @@ TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 ADMIN_IDS_ENV = "BOT_ADMIN_IDS"
 LOG_KEY_ENV = "QUESTION_LOG_KEY"
+# Paths from the environment win over config.yaml, so that a server keeps code, content and
+# state apart without editing the file a `git pull` updates (README, "On a server").
+CONFIG_ENV = "BOT_CONFIG"  # the settings file itself
+FAQ_DIR_ENV = "BOT_FAQ_DIR"  # the knowledge base (content that staff own)
+STATE_DIR_ENV = "BOT_STATE_DIR"  # the folder for the database (systemd's StateDirectory=)
+QUESTION_LOG_ENV = "BOT_QUESTION_LOG"  # the database file itself (wins over BOT_STATE_DIR)
 # Placeholders FAQ answers may use besides one per link (see Settings.placeholders).
 AGENCY_PLACEHOLDERS = frozenset({"agency_name", "address", "phone", "phone_international", "email"})
 
@@ -92,6 +98,9 @@ class TelegramSettings:
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     admin_ids: frozenset[int] = frozenset()
     flood_limit_per_minute: int = 20
+    # Updates waiting and none handled for this long: the bot is stuck (/healthz 503, the
+    # systemd watchdog is no longer pinged).
+    stalled_after_seconds: int = 120
 
 
 @dataclass(frozen=True)
@@ -203,8 +212,13 @@ def load_settings(
     path: Path | str | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
     """Read config.yaml; relative paths in it are resolved against the file's folder."""
-    config_path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
     environ = os.environ if environ is None else environ
+    if path is not None:
+        config_path = Path(path)
+    elif environ.get(CONFIG_ENV, "").strip():
+        config_path = Path(environ[CONFIG_ENV].strip())
+    else:
+        config_path = DEFAULT_CONFIG_PATH
     try:
         text = config_path.read_text(encoding="utf-8")
     except OSError as error:
@@ -255,6 +269,7 @@ def settings_from_mapping(
     log_path = base_dir / reader.string(
         paths.get("question_log", "data/questions.sqlite3"), "paths.question_log"
     )
+    faq_dir, log_path = _paths_from_environment(faq_dir, log_path, environ)
 
     matching_raw = reader.mapping(
         root.get("matching", {}),
@@ -338,6 +353,23 @@ def settings_from_mapping(
         learning=_read_learning(reader, root.get("learning", {})),
         subscriptions=_read_subscriptions(reader, root.get("subscriptions", {}), languages),
     )
+
+
+def _paths_from_environment(
+    faq_dir: Path, log_path: Path, environ: Mapping[str, str]
+) -> tuple[Path, Path]:
+    """BOT_FAQ_DIR, BOT_STATE_DIR and BOT_QUESTION_LOG over config.yaml's paths (relative
+    values are relative to the working directory, as in any command line)."""
+
+    def given(name: str) -> Path | None:
+        value = environ.get(name, "").strip()
+        return Path(value).absolute() if value else None
+
+    faq_dir = given(FAQ_DIR_ENV) or faq_dir
+    state_dir = given(STATE_DIR_ENV)
+    if state_dir is not None:
+        log_path = state_dir / log_path.name
+    return faq_dir, given(QUESTION_LOG_ENV) or log_path
 
 
 def _read_learning(reader: _Reader, raw: object) -> LearningSettings:
@@ -451,7 +483,14 @@ def _read_telegram(reader: _Reader, raw: object, environ: Mapping[str, str]) -> 
     telegram = reader.mapping(
         raw,
         "telegram",
-        optional={"base_url", "mode", "webhook", "admin_ids", "flood_limit_per_minute"},
+        optional={
+            "base_url",
+            "mode",
+            "webhook",
+            "admin_ids",
+            "flood_limit_per_minute",
+            "stalled_after_seconds",
+        },
     )
     defaults = TelegramSettings()
     mode = reader.string(telegram.get("mode", defaults.mode), "telegram.mode")
@@ -502,6 +541,12 @@ def _read_telegram(reader: _Reader, raw: object, environ: Mapping[str, str]) -> 
             "telegram.flood_limit_per_minute",
             1,
             10_000,
+        ),
+        stalled_after_seconds=reader.integer(
+            telegram.get("stalled_after_seconds", defaults.stalled_after_seconds),
+            "telegram.stalled_after_seconds",
+            10,
+            86_400,
         ),
     )
 
@@ -681,3 +726,80 @@ def bot_token(environ: Mapping[str, str] | None = None) -> str | None:
     environ = os.environ if environ is None else environ
     token = environ.get(TOKEN_ENV, "").strip()
     return token or None
+
+
+# Telegram's tokens are the bot's numeric id, a colon and 35 letters, digits, '_' or '-'.
+BOT_TOKEN_SHAPE = re.compile(r"[0-9]{5,15}:[A-Za-z0-9_-]{30,60}")
+TEMP_DIR_ENVS = ("TMPDIR", "TEMP", "TMP")  # the order Python's tempfile reads them in
+
+
+@dataclass(frozen=True)
+class WrittenFolder:
+    """A folder the running bot writes to, and how a deployer moves it."""
+
+    name: str  # "state folder"
+    holds: str  # what the bot writes there
+    path: Path
+    moved_by: str  # the environment variable that points it elsewhere
+
+
+def folders_the_bot_writes(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> tuple[WrittenFolder, ...]:
+    """The state folder (database, generated key, lock), the FAQ folder (learned variants are
+    written into it) and the temporary folder (an edit is checked in a copy of faq/ there)."""
+    environ = os.environ if environ is None else environ
+    return (
+        WrittenFolder("state folder", "database", settings.question_log_path.parent, STATE_DIR_ENV),
+        WrittenFolder("FAQ folder", "learned variants", settings.faq_dir, FAQ_DIR_ENV),
+        WrittenFolder(
+            "temporary folder", "checks of FAQ edits", temporary_folder(environ), "TMPDIR"
+        ),
+    )
+
+
+def temporary_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """The folder Python's tempfile tries first: $TMPDIR (or $TEMP, $TMP), else /tmp."""
+    environ = os.environ if environ is None else environ
+    for name in TEMP_DIR_ENVS:
+        if environ.get(name, "").strip():
+            return Path(environ[name].strip())
+    return Path("/tmp")  # what tempfile tries first on POSIX
+
+
+def write_problem(folder: Path, *, create: bool = False) -> str | None:
+    """Why nothing can be written in `folder` (None: a file was created and removed there).
+    A real write, not a permission lookup: a read-only mount and root are then judged right."""
+    try:
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        descriptor, probe = _probe_file(folder)
+    except OSError as error:
+        return error.strerror or str(error)
+    os.close(descriptor)
+    os.unlink(probe)
+    return None
+
+
+def _probe_file(folder: Path) -> tuple[int, str]:
+    probe = str(folder / f".write-check-{os.getpid()}")
+    return os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), probe
+
+
+def unwritable_folder_line(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """One line naming the first folder the bot must write but cannot (None: all can be).
+    A missing FAQ folder is left to the knowledge base's loader, which says what to do."""
+    for folder in folders_the_bot_writes(settings, environ):
+        if folder.moved_by == FAQ_DIR_ENV and not folder.path.is_dir():
+            continue
+        problem = write_problem(folder.path, create=folder.moved_by == STATE_DIR_ENV)
+        if problem is not None:
+            return (
+                f"Cannot start: the {folder.name} ({folder.holds}) {folder.path} is not "
+                f"writable ({problem}); "
+                f"make it writable for this user, or set {folder.moved_by} to a folder that is "
+                "(python -m bot doctor checks every path)."
+            )
+    return None

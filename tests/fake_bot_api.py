@@ -423,6 +423,14 @@ class FakeBotApi(_AnnouncementFake):
         self.webhook = None
         return True
 
+    def _getWebhookInfo(self, params: Json) -> Json:
+        hook = self.webhook or {}
+        return {
+            "url": str(hook.get("url") or ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
     def _setWebhook(self, params: Json) -> bool:
         url = str(params.get("url") or "")
         if url and not url.startswith("https://"):

@@ -31,7 +31,7 @@ ENTRIES_PER_PAGE = 6
 # Questions longer than this are matched on their beginning only (and the reply says so).
 LONG_QUESTION_CHARS = 500
 # Commands the bot offers, in menu order; /help lists them and Telegram's menu shows them.
-COMMANDS = ("start", "topics", "contact", "register", "language", "help", "forget")
+COMMANDS = ("start", "topics", "contact", "register", "language", "help", "privacy", "forget")
 # Offered only when questions can be handed to staff (config.yaml `handoff:`).
 HANDOFF_COMMANDS = ("ask",)
 # Offered only when config.yaml `subscriptions:` names topics to follow.
@@ -47,6 +47,7 @@ ReplyKind = Literal[
     "smalltalk",
     "welcome",
     "help",
+    "privacy",
     "contact",
     "register",
     "topics",
@@ -278,6 +279,19 @@ class Dialog:
         )
         text = self._t(lang, template, commands=listed, bot_username=self.bot_username or "bot")
         return Reply(text, lang, "help", self._menu_buttons(lang))
+
+    def privacy(self, lang: str) -> Reply:
+        """/privacy: what is kept about a user and for how long, with config.yaml's figures;
+        the hand-off and subscription paragraphs only when those features are on."""
+        settings = self.settings
+        parts = [self._t(lang, "privacy", retention_days=str(settings.question_log.retention_days))]
+        if settings.handoff.enabled:
+            days = str(settings.handoff.retention_days)
+            parts.append(self._t(lang, "privacy_handoff", handoff_retention_days=days))
+        if settings.subscriptions.enabled:
+            parts.append(self._t(lang, "privacy_subscriptions"))
+        parts.append(self._t(lang, "privacy_forget"))
+        return Reply("\n".join(parts), lang, "privacy", self._menu_buttons(lang))
 
     def command_descriptions(self, lang: str) -> list[tuple[str, str]]:
         """(command, description) pairs for Telegram's command menu."""

@@ -122,3 +122,47 @@ def compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
     finally:
         loader.dispose()
     return root, data
+
+
+def error_line(text: str, error: yaml.YAMLError) -> tuple[int, str | None]:
+    """The 1-based line to show for a YAML error (0: unknown), and a hint when the cause is
+    an unclosed quote.
+
+    PyYAML reports where it noticed the problem. For a quote left open that is often lines
+    later: the quoted text runs on to the next quote in the file (the opening quote of a later
+    line), and the error lands there. The line to fix is where the runaway quote opened.
+    """
+    problem_mark = getattr(error, "problem_mark", None)
+    context_mark = getattr(error, "context_mark", None)
+    if getattr(error, "context", None) == "while scanning a quoted scalar" and context_mark:
+        return context_mark.line + 1, _UNCLOSED_QUOTE_HINT
+    mark = problem_mark or context_mark
+    if mark is None:
+        return 0, None
+    opened = _runaway_quote_line(text, mark.line)
+    if opened is not None:
+        return opened + 1, _UNCLOSED_QUOTE_HINT
+    return mark.line + 1, None
+
+
+_UNCLOSED_QUOTE_HINT = "A quote opened on this line is not closed on it"
+
+
+def _runaway_quote_line(text: str, problem_line: int) -> int | None:
+    """The 0-based line where a quoted text that ends on `problem_line` began, if it began
+    on an earlier line (a quote that ran on); None otherwise."""
+    runaway: int | None = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            start, end = token.start_mark, token.end_mark
+            if start.line > problem_line:
+                break
+            if (
+                isinstance(token, yaml.ScalarToken)
+                and token.style in ('"', "'")
+                and start.line < end.line == problem_line
+            ):
+                runaway = start.line
+    except yaml.YAMLError:
+        pass  # the tokens up to the error are all that is needed
+    return runaway

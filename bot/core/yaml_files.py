@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from bot.core.safe_yaml import YamlLimitError, compose, compose_and_load
+from bot.core.safe_yaml import error_line as yaml_error_line
 
 
 @dataclass(frozen=True, order=True)
@@ -70,15 +71,14 @@ def parse_file(path: Path, name: str) -> ParsedFile:
     try:
         root, data = compose_and_load(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 0
+        line, quote_hint = yaml_error_line(text, error)
         problem = getattr(error, "problem", None) or str(error)
         context = getattr(error, "context", None)
         if isinstance(error, YamlLimitError):
             message, hint = str(problem), ""
         else:
             message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
-            hint = _yaml_hint(text, line)
+            hint = quote_hint or _yaml_hint(text, line)
         return ParsedFile(
             name,
             path.stem,

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from bot.core.dialog import Dialog, Reply
+from bot.core.safe_yaml import error_line as yaml_error_line
 from bot.core.telegram_html import html_to_plain
 from bot.core.text import fold_diacritics
 
@@ -116,14 +117,15 @@ def _rate(part: int, whole: int, empty: float = 1.0) -> float:
 
 def load_cases(path: Path | str) -> list[Case]:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as error:
         raise CaseFileError(f"{path}: cannot read: {error.strerror}") from None
     except yaml.YAMLError as error:
         # As lint words it: file and line, then PyYAML's problem without its own
         # '<unicode string>' locations.
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        line, _ = yaml_error_line(text, error)
+        where = f"{path}:{line}" if line else str(path)
         problem = getattr(error, "problem", None) or str(error)
         context = getattr(error, "context", None)
         detail = f"{problem} ({context})" if context else problem

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlparse
@@ -73,6 +74,7 @@ from bot.telegram_bot.shared.services import (
 from bot.telegram_bot.transport import start_failures
 from bot.telegram_bot.transport.delivery import default_rate_limiter
 from bot.telegram_bot.transport.flood import FloodGuard
+from bot.telegram_bot.transport.liveness import Liveness
 from bot.telegram_bot.transport.log_privacy import (
     keep_token_out_of_logs,
     keep_update_content_out_of_logs,
@@ -112,6 +114,7 @@ EXIT_OK, EXIT_USAGE = 0, 2
 # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as a webhook's secret token.
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 WATCH_FAQ_KEY, WATCHER_KEY = "watch_faq", "faq_watcher"
+LIVENESS_KEY, WATCHDOG_KEY = "liveness", "watchdog_feeder"
 WATCHER_STOP_SECONDS = 5
 
 
@@ -146,12 +149,23 @@ def add_handlers(application: TelegramApplication) -> None:
 
 class LoggedUpdateProcessor(SimpleUpdateProcessor):
     """Handles updates concurrently and logs one line for each: what became of it (the
-    reply's kind, entry, score, language) and how long it took. Never the user or text."""
+    reply's kind, entry, score, language) and how long it took. Never the user or text.
+    `liveness` hears when each update starts and ends (the watchdog, /healthz)."""
+
+    def __init__(self, max_concurrent_updates: int, liveness: Liveness | None = None) -> None:
+        super().__init__(max_concurrent_updates)
+        self.liveness = liveness
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         started = time.perf_counter()
-        with tracking_outcome() as outcome:
-            await coroutine
+        if self.liveness is not None:
+            self.liveness.update_started()
+        try:
+            with tracking_outcome() as outcome:
+                await coroutine
+        finally:
+            if self.liveness is not None:
+                self.liveness.update_finished()
         milliseconds = (time.perf_counter() - started) * 1000
         update_id = update.update_id if isinstance(update, Update) else "-"
         score = "-" if outcome.score is None else f"{outcome.score:.0f}"
@@ -190,10 +204,24 @@ async def post_init(application: TelegramApplication) -> None:
     await handoff.start(application)
     await announcements.start(application)
     await faq_desk.start(application)
+    liveness = liveness_of(application)
+    if liveness is not None:
+        stop_feeding = asyncio.Event()
+        feeding = asyncio.create_task(
+            liveness.keep_watchdog_fed(stop_feeding), name="systemd watchdog"
+        )
+        application.bot_data[WATCHDOG_KEY] = (stop_feeding, feeding)
 
 
 async def post_stop(application: TelegramApplication) -> None:
     """Stop watching faq/ (the watcher wakes within its polling step)."""
+    liveness = liveness_of(application)
+    if liveness is not None:
+        liveness.notifier.stopping()
+    feeding = application.bot_data.pop(WATCHDOG_KEY, None)
+    if feeding is not None:
+        feeding[0].set()
+        await feeding[1]
     await handoff.stop(application)
     await announcements.stop(application)
     await faq_desk.stop(application)
@@ -208,6 +236,19 @@ async def post_stop(application: TelegramApplication) -> None:
         logger.warning("the FAQ watcher did not stop within %d s", WATCHER_STOP_SECONDS)
     except Exception:
         logger.exception("the FAQ watcher failed")
+
+
+def liveness_of(application: TelegramApplication) -> Liveness | None:
+    """The bot's vital signs (see transport/liveness), for the watchdog and /healthz."""
+    liveness = application.bot_data.get(LIVENESS_KEY)
+    return liveness if isinstance(liveness, Liveness) else None
+
+
+def knowledge_version(holder: KnowledgeHolder) -> str:
+    """The knowledge base being served, as /healthz names it: size and when it was loaded."""
+    loaded = holder.current
+    when = datetime.fromtimestamp(loaded.loaded_at, UTC).isoformat(timespec="seconds")
+    return f"{len(loaded.knowledge)} entries, loaded {when}"
 
 
 def bot_commands(dialog: Dialog, lang: str) -> list[BotCommand]:
@@ -233,6 +274,7 @@ def build_application(
     subscription_store: SubscriptionStore | None = None,
     stop_grace: float = STOP_GRACE_SECONDS,
     faq_audit: AuditStore | None = None,
+    liveness: Liveness | None = None,
 ) -> TelegramApplication:
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
@@ -247,7 +289,15 @@ def build_application(
     # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     update_queue = BoundedUpdateQueue(UPDATES_IN_HAND)
-    polling = RoomForUpdates(request or HTTPXRequest(), update_queue, POLL_BATCH)
+    if liveness is None:
+        liveness = Liveness(
+            stalled_after=settings.telegram.stalled_after_seconds,
+            storage_problem=lambda: getattr(question_log, "problem", None),
+            knowledge_version=lambda: knowledge_version(holder),
+        )
+    polling = RoomForUpdates(
+        liveness.polling_request(request or HTTPXRequest()), update_queue, POLL_BATCH
+    )
     builder = (
         ApplicationBuilder()
         .application_class(BoundedStopApplication)
@@ -266,7 +316,7 @@ def build_application(
             )
         )
         .rate_limiter(rate_limiter or default_rate_limiter())
-        .concurrent_updates(LoggedUpdateProcessor(concurrent_updates))
+        .concurrent_updates(LoggedUpdateProcessor(concurrent_updates, liveness))
         .post_init(post_init)
         .post_stop(post_stop)
         # A start that fails after post_init (port in use, webhook refused) never "stops":
@@ -296,6 +346,7 @@ def build_application(
     )
     application.bot_data[SERVICES_KEY] = svc
     application.bot_data[WATCH_FAQ_KEY] = watch_faq
+    application.bot_data[LIVENESS_KEY] = liveness
     privacy.install(application, svc)
     handoff.install(application, tickets)  # needs a staff group in config.yaml `handoff:`
     install_learning(application, learning)
@@ -443,7 +494,11 @@ def _run_until_stopped(
         )
         if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)
-            run_webhook(application, **webhook_arguments(settings, secret))
+            run_webhook(
+                application,
+                **webhook_arguments(settings, secret),
+                liveness=liveness_of(application),
+            )
         else:
             logger.info("starting the bot (long polling)")
             application.run_polling(allowed_updates=ALLOWED_UPDATES)

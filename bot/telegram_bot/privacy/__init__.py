@@ -1,4 +1,5 @@
-"""Privacy: /forget deletes what the bot keeps about the user (every feature's forgetter)."""
+"""Privacy: /privacy says what the bot keeps about the user and for how long; /forget
+deletes it (every feature's forgetter)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from telegram.ext import CommandHandler
 
-from bot.telegram_bot.privacy import forget
+from bot.telegram_bot.privacy import forget, notice
 from bot.telegram_bot.shared.addressing import NEW_MESSAGE
 from bot.telegram_bot.shared.services import BotServices
 
@@ -17,4 +18,9 @@ def install(application: Any, svc: BotServices) -> None:
 
 
 def register(application: Any) -> None:
-    application.add_handler(CommandHandler("forget", forget.forget, filters=NEW_MESSAGE))
+    application.add_handlers(
+        [
+            CommandHandler("forget", forget.forget, filters=NEW_MESSAGE),
+            CommandHandler("privacy", notice.privacy, filters=NEW_MESSAGE),
+        ]
+    )

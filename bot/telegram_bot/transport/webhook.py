@@ -29,6 +29,7 @@ import tornado.web
 from telegram import Update
 from telegram.ext import Application
 
+from bot.telegram_bot.transport.liveness import Liveness
 from bot.telegram_bot.transport.update_flow import BoundedUpdateQueue
 
 logger = logging.getLogger(__name__)
@@ -89,15 +90,37 @@ class UpdateHandler(tornado.web.RequestHandler):
         """Refusals are expected; tornado's own log line would repeat each one."""
 
 
+class HealthHandler(tornado.web.RequestHandler):
+    """GET /healthz: 200 or 503 with the bot's vital signs as JSON (see liveness)."""
+
+    SUPPORTED_METHODS = ("GET",)
+
+    def initialize(self, liveness: Liveness) -> None:
+        self.liveness = liveness
+
+    def get(self) -> None:
+        health = self.liveness.health()
+        self.set_status(health.status)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(health.body))
+
+
+HEALTH_PATH = "/healthz"
+
+
 def make_server(
-    application: AnyApplication, url_path: str, secret: str
+    application: AnyApplication, url_path: str, secret: str, liveness: Liveness | None = None
 ) -> tornado.httpserver.HTTPServer:
-    """The server for updates POSTed at /`url_path`, not yet listening."""
+    """The server for updates POSTed at /`url_path` (and GET /healthz when `liveness` is
+    given), not yet listening."""
     path = "/" + url_path.strip("/")
-    web_app = tornado.web.Application(
-        [(re.escape(path) + "/?", UpdateHandler, {"bot_app": application, "secret": secret})],
-        log_function=lambda handler: None,
-    )
+    routes: list[Any] = [
+        (re.escape(path) + "/?", UpdateHandler, {"bot_app": application, "secret": secret})
+    ]
+    if liveness is not None:
+        routes.append((re.escape(HEALTH_PATH), HealthHandler, {"liveness": liveness}))
+    web_app = tornado.web.Application(routes, log_function=lambda handler: None)
     return tornado.httpserver.HTTPServer(
         web_app, max_body_size=MAX_UPDATE_BYTES, body_timeout=BODY_TIMEOUT_SECONDS
     )
@@ -112,10 +135,20 @@ def run_webhook(
     webhook_url: str,
     secret_token: str,
     allowed_updates: Sequence[str],
+    liveness: Liveness | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT, like Application.run_webhook, on `make_server`."""
     asyncio.run(
-        _serve(application, listen, port, url_path, webhook_url, secret_token, allowed_updates)
+        _serve(
+            application,
+            listen,
+            port,
+            url_path,
+            webhook_url,
+            secret_token,
+            allowed_updates,
+            liveness,
+        )
     )
 
 
@@ -127,12 +160,13 @@ async def _serve(
     webhook_url: str,
     secret: str,
     allowed_updates: Sequence[str],
+    liveness: Liveness | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGABRT):
         loop.add_signal_handler(signum, stop.set)
-    server = make_server(application, url_path, secret)
+    server = make_server(application, url_path, secret, liveness)
     async with application:  # initialize ... shutdown
         if application.post_init:
             await application.post_init(application)
@@ -141,6 +175,8 @@ async def _serve(
         )
         server.listen(port, address=listen)
         await application.start()
+        if liveness is not None:
+            liveness.mark_ready(f"webhook set, listening on {listen}:{port}")
         try:
             await stop.wait()
         finally:
