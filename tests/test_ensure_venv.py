@@ -63,3 +63,13 @@ def test_a_venv_of_the_same_python_version_is_kept(tmp_path: Path) -> None:
     result = run_ensure_venv(project)
     assert "Rebuilding" not in result.stderr
     assert (project / ".venv" / "made-by-the-old-python").exists()
+
+
+def test_a_fresh_clone_without_a_venv_gets_one(tmp_path: Path) -> None:
+    """The README's first command on a fresh clone: no .venv, so no pyvenv.cfg to read."""
+    project = project_with_old_venv(tmp_path, "3.0.1")
+    shutil.rmtree(project / ".venv")
+    result = run_ensure_venv(project)
+    assert (project / ".venv" / "bin" / "python").exists(), result.stderr
+    assert "Installing the project into .venv" in result.stderr
+    assert "Rebuilding" not in result.stderr
