@@ -11,7 +11,16 @@ from bot.core.locales import Locales
 from bot.core.telegram_html import html_to_plain
 
 # The commands the terminal chat understands (Telegram's /forget, /ask... do not work here).
-TERMINAL_COMMANDS = ("start", "topics", "contact", "register", "language", "help", "quit")
+TERMINAL_COMMANDS = (
+    "start",
+    "topics",
+    "contact",
+    "register",
+    "language",
+    "privacy",
+    "help",
+    "quit",
+)
 _COMMAND_WORD = re.compile(r"[A-Za-z_]{1,32}")
 
 EXIT_INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C (128 + SIGINT)
@@ -82,7 +91,7 @@ def run_chat(
         print(file=stdout)
 
     print(
-        "Type a question (or a button's number, /topics, /contact, /register, /language, "
+        "Type a question (or a button's number, /topics, /contact, /register, /language, /privacy, "
         "/help; /quit to leave).\n"
         "This chat writes nothing to the question log: only the Telegram bot logs what "
         "users ask.\n",
@@ -126,6 +135,7 @@ def run_chat(
                 "contact": dialog.contact,
                 "register": dialog.register,
                 "language": dialog.language_menu,
+                "privacy": dialog.privacy,
             }
             if command == "start":
                 show(dialog.welcome(menu_language(), argument or None))

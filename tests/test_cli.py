@@ -458,10 +458,18 @@ def test_the_chat_help_lists_only_the_commands_that_work_in_the_terminal(config:
     code, out, _ = run("--config", str(config), "chat", "--lang", "en", stdin="/help\n")
     assert code == 0
     help_text = out[out.index("I answer questions") :]
-    for works in ("/topics", "/contact", "/register", "/language", "/help", "/quit"):
+    for works in ("/topics", "/contact", "/register", "/language", "/privacy", "/help", "/quit"):
         assert works in help_text
     for telegram_only in ("/forget", "/ask", "/subscribe", "@"):
         assert telegram_only not in help_text
+
+
+def test_the_welcome_points_to_privacy_and_the_chat_shows_the_notice(config: Path) -> None:
+    code, out, _ = run("--config", str(config), "chat", "--lang", "en", stdin="/privacy\n")
+    assert code == 0
+    assert "/privacy" in out  # the welcome's pointer
+    assert "Your privacy" in out
+    assert "is not a command here" not in out
 
 
 def test_an_unknown_command_in_the_chat_says_so_and_points_to_help(config: Path) -> None:
