@@ -62,6 +62,8 @@ class Entry:
     category: str  # the key of the category (the file's name without .yaml)
     links: tuple[str, ...] = ()  # link names from config.yaml, shown as buttons
     related: tuple[str, ...] = ()  # ids of entries offered as "see also"
+    # ids of entries whose answer this one gives too: no "did you mean" between them
+    covers: tuple[str, ...] = ()
     file: str = ""
     line: int = 0
     # Given instead of `answers` while one of `links` has no address yet in config.yaml.
@@ -478,7 +480,7 @@ def _schema_problems(parsed: _ParsedFile, schema: dict[str, Any] | None = None) 
                 f"{prefix}{error.instance!r} is not a valid id: use a-z, 0-9 and '-', "
                 "at most 32 characters"
             )
-        elif kind == "pattern" and len(path) >= 2 and path[-2] == "related":
+        elif kind == "pattern" and len(path) >= 2 and path[-2] in ("related", "covers"):
             message = f"{prefix}{error.instance!r} is not a valid entry id"
         elif kind == "pattern" and len(path) >= 2 and path[-2] == "links":
             message = f"{prefix}{error.instance!r} is not a link name: use a-z, 0-9 and _"
@@ -647,6 +649,7 @@ def _assemble(
                     category=parsed.key,
                     links=tuple(raw.get("links", [])),
                     related=tuple(raw.get("related", [])),
+                    covers=tuple(raw.get("covers", [])),
                     file=parsed.name,
                     line=line,
                     answers_until_link_set=answers["answer_until_link_set"],
@@ -659,25 +662,23 @@ def _assemble(
         categories.append(Category(parsed.key, dict(category_titles), tuple(ids)))
 
     for entry in entries:
-        for related in entry.related:
-            if related not in first_seen:
-                problems.append(
-                    Problem(
-                        entry.file,
-                        entry.line,
-                        f"related: no entry has the id {related!r}",
-                        entry.id,
+        for key, named in (("related", entry.related), ("covers", entry.covers)):
+            for other in named:
+                if other not in first_seen:
+                    problems.append(
+                        Problem(
+                            entry.file, entry.line, f"{key}: no entry has the id {other!r}", entry.id
+                        )
                     )
-                )
-            elif related == entry.id:
-                problems.append(
-                    Problem(
-                        entry.file,
-                        entry.line,
-                        "related: an entry cannot be related to itself",
-                        entry.id,
+                elif other == entry.id:
+                    problems.append(
+                        Problem(
+                            entry.file,
+                            entry.line,
+                            f"{key}: an entry cannot name itself",
+                            entry.id,
+                        )
                     )
-                )
         for lang in all_languages:
             if lang not in entry.questions:
                 problems.append(

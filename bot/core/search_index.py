@@ -85,6 +85,15 @@ class Resolved:
 class ScoredEntry:
     index: int  # position of the entry in the index
     score: float  # 0-100
+    # The share (0-1) of the question's subject words, weighted by inverse document
+    # frequency, that the entry's questions use too (see SearchIndex.search). Function
+    # words ("how do i", "si", "ku", "nje") count neither way: many entries share them.
+    evidence: float = 1.0
+    shared: int = 0  # how many of the question's subject words the entry's questions use
+    unknown: int = 0  # how many of the question's subject words the knowledge base lacks
+    # How specific the rarest shared subject word is: its inverse document frequency as a
+    # share of the highest possible (1: a word of this entry only; low: of many entries).
+    specificity: float = 1.0
 
 
 class _Postings:
@@ -102,6 +111,9 @@ class _Postings:
         for terms in entry_terms:
             frequency.update(terms.keys())
         idf = {term: self.idf(n, count) for term, n in frequency.items()}
+        # What a term tells about the subject, for the evidence of a match.
+        self.subject_idf = dict(idf)
+        self.unknown_idf = self.idf(0, count)
         common_idf = self.idf(math.ceil(count * COMMON_TERM_SHARE), count)
         for term in common & idf.keys():
             idf[term] = min(idf[term], common_idf)
@@ -385,6 +397,29 @@ class SearchIndex:
                 confidence = min(first.confidence, second.confidence)
                 pair_terms[pair] = max(pair_terms.get(pair, 0.0), confidence)
 
+        # The question's subject words (not function words), for each entry's evidence:
+        # term -> (its weight, its weight times how surely the word was read as it).
+        subject: dict[str, float] = {}
+        subject_mass = 0.0
+        subject_idf = self._words.subject_idf
+        seen_unknown: set[str] = set()
+        for word, reading in zip(words, resolved, strict=True):
+            if is_function_word(word):
+                continue
+            if reading.term is None:
+                if word not in seen_unknown:
+                    seen_unknown.add(word)
+                    subject_mass += self._words.unknown_idf
+                continue
+            if reading.term in subject:
+                subject[reading.term] = max(subject[reading.term], reading.confidence)
+                continue
+            subject[reading.term] = reading.confidence
+        subject_weights = {
+            term: subject_idf.get(term, self._words.unknown_idf) for term in subject
+        }
+        subject_mass += sum(subject_weights.values())
+
         exact = self._exact.get(" ".join(words), [])
         depth = max(RERANK_DEPTH, limit)
         # The first stage ranks by words alone: adding the word pairs here changed no
@@ -416,7 +451,7 @@ class SearchIndex:
         exact_set = set(exact)
         for index in shortlist:
             if index in exact_set:
-                results.append(ScoredEntry(index, 100.0))
+                results.append(ScoredEntry(index, 100.0, 1.0, len(subject), len(seen_unknown)))
                 continue
             total = (
                 self._words.score_of(word_terms, index) / word_attainable
@@ -430,7 +465,29 @@ class SearchIndex:
                 weights += BIGRAM_WEIGHT
             total += CHAR_WEIGHT * self._char_cosine(query_grams, index)
             weights += CHAR_WEIGHT
-            results.append(ScoredEntry(index, 100.0 * informative * total / weights))
+            shared_terms = [
+                term for term in subject_weights if index in self._words.postings[term]
+            ]
+            evidence = (
+                sum(subject_weights[term] * subject[term] for term in shared_terms) / subject_mass
+                if subject_mass
+                else 0.0
+            )
+            specificity = (
+                max(subject_weights[term] for term in shared_terms) / self._words.unknown_idf
+                if shared_terms
+                else 0.0
+            )
+            results.append(
+                ScoredEntry(
+                    index,
+                    100.0 * informative * total / weights,
+                    evidence,
+                    len(shared_terms),
+                    len(seen_unknown),
+                    specificity,
+                )
+            )
         results.sort(key=lambda scored: -scored.score)
         return results[:limit]
 
