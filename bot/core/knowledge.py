@@ -667,7 +667,10 @@ def _assemble(
                 if other not in first_seen:
                     problems.append(
                         Problem(
-                            entry.file, entry.line, f"{key}: no entry has the id {other!r}", entry.id
+                            entry.file,
+                            entry.line,
+                            f"{key}: no entry has the id {other!r}",
+                            entry.id,
                         )
                     )
                 elif other == entry.id:

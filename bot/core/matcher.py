@@ -175,13 +175,9 @@ class Matcher:
         if best.score < 100 and all(is_function_word(word) for word in words):
             # "what is the", "ku jeni ju": too little to answer on, whatever the scores
             # say; but an entry that stands out ("ku jeni ju": the address) is offered.
-            if best.score >= settings.suggest_threshold:
-                choices = tuple(
-                    c
-                    for c in ranked[: settings.max_suggestions]
-                    if c.score >= settings.suggest_threshold
-                )
-                return Match("suggest", choices, best, lang, unknown=unknown)
+            standouts = self._choices(ranked, min_evidence=0.0)
+            if standouts:
+                return Match("suggest", standouts, best, lang, unknown=unknown)
             return Match("fallback", (), best, lang, unknown=unknown)
         # Entries as close as this are a choice, unless they give the same answer
         # (`covers:` in faq/): then the better one is simply the answer.
@@ -197,18 +193,44 @@ class Matcher:
             and not too_close
         ):
             return Match("answer", (best,), best, lang, unknown=unknown)
+        choices = self._choices(ranked, settings.suggest_min_evidence)
+        if choices:
+            return Match("suggest", choices, best, lang, unknown=unknown)
+        return Match("fallback", (), best, lang, unknown=unknown)
+
+    def _choices(self, ranked: list[Candidate], min_evidence: float) -> tuple[Candidate, ...]:
+        """The "did you mean" choices: good enough, with evidence, one per answer."""
+        settings = self.settings
         choices: list[Candidate] = []
         for candidate in ranked:
             if (
                 len(choices) < settings.max_suggestions
                 and candidate.score >= settings.suggest_threshold
-                and candidate.evidence >= settings.suggest_min_evidence
+                and candidate.evidence >= min_evidence
                 and not any(self._same_answer(c.entry_id, candidate.entry_id) for c in choices)
             ):
                 choices.append(candidate)
-        if choices:
-            return Match("suggest", tuple(choices), best, lang, unknown=unknown)
-        return Match("fallback", (), best, lang, unknown=unknown)
+        return tuple(choices)
+
+    def exact_entry(self, question: str) -> str | None:
+        """The one served entry that has `question` as a variant, as the index reads it.
+
+        None when no entry or several have it, or it is small talk. Such a question scores
+        100 for its entry and less for any other that has no variant almost the same (lint
+        finds those pairs), so `match` answers it with that entry: lint's self-test skips
+        the search for it."""
+        _typed, words = _question_words(question)
+        reading = read_small_talk(words)
+        if reading.kind is not None or reading.question != words:
+            return None
+        found = self._index.exact_entries(self._read_synonyms(words))
+        if len(found) != 1:
+            return None
+        entry_id = self._entry_ids[found[0]]
+        entry = self.knowledge.entry(entry_id)
+        if entry is None or (entry.expires_at is not None and entry.is_expired(self.clock())):
+            return None
+        return entry_id
 
     def _same_answer(self, first: str, second: str) -> bool:
         """Whether one of the two entries declares that it gives the other's answer."""

@@ -352,6 +352,10 @@ class SearchIndex:
             self._typo_candidates[key] = candidates
         return candidates
 
+    def exact_entries(self, words: Sequence[str]) -> list[int]:
+        """The entries that have a variant reading exactly as these folded words."""
+        return list(self._exact.get(" ".join(words), ()))
+
     def word_languages(self, word: str) -> Mapping[str, float]:
         """In which languages' variants a question word was seen, as shares adding to 1."""
         term = self.resolve(word).term
@@ -415,9 +419,7 @@ class SearchIndex:
                 subject[reading.term] = max(subject[reading.term], reading.confidence)
                 continue
             subject[reading.term] = reading.confidence
-        subject_weights = {
-            term: subject_idf.get(term, self._words.unknown_idf) for term in subject
-        }
+        subject_weights = {term: subject_idf.get(term, self._words.unknown_idf) for term in subject}
         subject_mass += sum(subject_weights.values())
 
         exact = self._exact.get(" ".join(words), [])
@@ -465,9 +467,7 @@ class SearchIndex:
                 weights += BIGRAM_WEIGHT
             total += CHAR_WEIGHT * self._char_cosine(query_grams, index)
             weights += CHAR_WEIGHT
-            shared_terms = [
-                term for term in subject_weights if index in self._words.postings[term]
-            ]
+            shared_terms = [term for term in subject_weights if index in self._words.postings[term]]
             evidence = (
                 sum(subject_weights[term] * subject[term] for term in shared_terms) / subject_mass
                 if subject_mass
