@@ -21,6 +21,7 @@ from bot.config import DatedAnswerSettings
 from bot.core.dated import dated_entries
 from bot.core.knowledge import Entry, Problem, display_name
 from bot.core.knowledge_state import LoadedKnowledge
+from bot.core.language import is_function_word
 from bot.core.matcher import Candidate, Match
 from bot.core.synonyms import SYNONYMS_FILE
 from bot.core.text import normalise
@@ -39,15 +40,18 @@ def lint_warnings(
     dated: DatedAnswerSettings | None = None,
     pending_links: frozenset[str] = frozenset(),
     now: datetime | None = None,
+    affected_by: str | None = None,
 ) -> list[Problem]:
     """Every warning for an already-loaded knowledge base, sorted by file and line.
 
     `dated` (config.yaml's dated_answers) and `now` (default: the matcher's clock) flag
     expired and long-unreviewed entries; `pending_links` names links without an address.
+    `affected_by` (a question just added) limits the self-test to the questions that one
+    can change: those sharing a subject word with it, and their near twins.
     """
     warnings = list(loaded.knowledge.warnings)
     warnings.extend(_schema_line_warnings(faq_dir))
-    tested = _self_test(loaded, faq_dir)
+    tested = _self_test(loaded, faq_dir, affected_by)
     warnings.extend(_synonym_collisions(loaded, tested.reported))
     warnings.extend(_joined_questions(loaded, faq_dir))
     warnings.extend(_answered_after_all(loaded, faq_dir))
@@ -459,11 +463,21 @@ class _Tested:
     reported: frozenset[tuple[str, str]]  # (entry id, variant) named in a group's report
 
 
-def _self_test(loaded: LoadedKnowledge, faq_dir: Path) -> _Tested:
+def _self_test(loaded: LoadedKnowledge, faq_dir: Path, affected_by: str | None = None) -> _Tested:
     now = loaded.matcher.clock()
     variants = [
         v for v in _variants(loaded) if not _entry_of(loaded, v[0]).is_expired(now)
     ]  # an expired entry is not served any more: _dated_warnings says so
+    if affected_by is not None:
+        glossary = loaded.knowledge.synonyms
+        subject = {
+            word
+            for word in glossary.canonical_text(affected_by).split()
+            if not is_function_word(word)
+        }
+        variants = [
+            v for v in variants if subject.intersection(glossary.canonical_text(v[2]).split())
+        ]
     # Identical texts are one text: CLINC150 x10 has each ten times.
     same_text: dict[str, list[int]] = {}
     for index, (_, _, text) in enumerate(variants):
