@@ -52,6 +52,10 @@ RERANK_DEPTH = 5
 # word of the knowledge base, if their rapidfuzz ratio reaches the cutoff (80: one wrong,
 # missing or extra letter in a word of five or more letters, "adress" -> "address").
 MIN_TYPO_LENGTH = 4
+# A known word of a single entry this long or longer is also read as a more common word a
+# typo away (SearchIndex._also_read_as); shorter ones are too often other words ("time" of
+# the English questions is not the Albanian "tim").
+MIN_ALSO_READ_LENGTH = 7
 TYPO_CUTOFF = 80.0
 # How a word was read is kept for at most this many words of at most MAX_WORD_LENGTH
 # letters (about 250 bytes each: 1 MB at worst; a day's new words and typos fit); longer
@@ -271,6 +275,7 @@ class SearchIndex:
                     self._words_by_shape.setdefault(key, []).append(word)
         self._typo_candidates: dict[tuple[int, str, str], list[str]] = {}
         self._resolved_cache: dict[str, Resolved] = {}
+        self._alternate_cache: dict[str, Resolved] = {}
 
     def _build_char_vectors(self, variant_grams: list[list[Counter[str]]]) -> None:
         frequency: Counter[str] = Counter()
@@ -330,6 +335,38 @@ class SearchIndex:
                 return Resolved(self._term_of[surface], found[1] / 100, surface)
         return Resolved(None, 0.0, None)
 
+    def _also_read_as(self, word: str, reading: Resolved) -> Resolved | None:
+        """A long word that one entry's questions misspell is also read as the word it
+        misspells: "agjensise" is in one variant of the objectives entry, and someone who
+        types "imella e agjensise" means the agency's ("agjencise") e-mail all the same.
+        Such a word, if a typo away from a word of more entries, is read as both, the other
+        at its similarity."""
+        if (
+            reading.confidence < 1.0
+            or reading.term is None
+            or len(word) < MIN_ALSO_READ_LENGTH
+            or len(self._words.postings.get(reading.term, ())) != 1
+        ):
+            return None
+        cached = self._alternate_cache.get(word)
+        if cached is None:
+            found = process.extractOne(
+                word,
+                [w for w in self._typo_candidates_for(word) if self._term_of[w] != reading.term],
+                scorer=fuzz.ratio,
+                score_cutoff=TYPO_CUTOFF,
+            )
+            cached = Resolved(None, 0.0, None)
+            if found is not None:
+                term = self._term_of[found[0]]
+                if len(self._words.postings.get(term, ())) > 1:
+                    cached = Resolved(term, found[1] / 100, found[0])
+            if len(word) <= MAX_WORD_LENGTH:
+                if len(self._alternate_cache) >= _TYPO_CACHE_SIZE:
+                    self._alternate_cache.clear()
+                self._alternate_cache[word] = cached
+        return cached if cached.term is not None else None
+
     def _typo_candidates_for(self, word: str) -> list[str]:
         """Known words that could be `word` with a typo (see the index's constructor)."""
         key = (len(word), word[0], word[1])
@@ -382,6 +419,9 @@ class SearchIndex:
                 word_terms[reading.term] = max(
                     word_terms.get(reading.term, 0.0), reading.confidence
                 )
+                also = self._also_read_as(word, reading)
+                if also is not None and also.term is not None:
+                    word_terms[also.term] = max(word_terms.get(also.term, 0.0), also.confidence)
             elif not quiet:
                 unknown_words.add(word)
         pair_terms: dict[str, float] = {}
@@ -415,10 +455,9 @@ class SearchIndex:
                     seen_unknown.add(word)
                     subject_mass += self._words.unknown_idf
                 continue
-            if reading.term in subject:
-                subject[reading.term] = max(subject[reading.term], reading.confidence)
-                continue
-            subject[reading.term] = reading.confidence
+            for read_as in (reading, self._also_read_as(word, reading)):
+                if read_as is not None and read_as.term is not None:
+                    subject[read_as.term] = max(subject.get(read_as.term, 0.0), read_as.confidence)
         subject_weights = {term: subject_idf.get(term, self._words.unknown_idf) for term in subject}
         subject_mass += sum(subject_weights.values())
 
