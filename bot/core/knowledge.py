@@ -8,9 +8,10 @@ while typing (bot/core/schema/faq.schema.json) checks the structure here.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
@@ -152,8 +153,13 @@ def load_knowledge_base(
     link_names: frozenset[str] | None = None,
     time_zone: tzinfo = UTC,
     languages: Sequence[str] | None = None,
+    parsed_texts: MutableMapping[str, tuple[Any, Any]] | None = None,
 ) -> KnowledgeBase:
     """Load every faq/*.yaml file in `directory`.
+
+    `parsed_texts` (a digest of a file's text -> its YAML node tree and data) spares reading
+    again the files that did not change (bot.storage.knowledge_cache keeps it between runs);
+    the files read are added to it.
 
     `placeholders` gives, per language, the values answers may name as {name}; `link_names`
     the links in config.yaml; `time_zone` the agency's, in which an `expires:` day ends;
@@ -175,7 +181,7 @@ def load_knowledge_base(
         ) from None
     if not files:
         raise KnowledgeBaseError([Problem(str(folder), 0, "the folder has no .yaml files")])
-    parsed = [_parse_file(path, display_name(path, folder)) for path in files]
+    parsed = [_parse_file(path, display_name(path, folder), parsed_texts) for path in files]
     glossary_path = folder / SYNONYMS_FILE
     glossary, glossary_problems = load_glossary(glossary_path, display_name(glossary_path, folder))
     try:
@@ -207,7 +213,9 @@ class _ParsedFile:
     problems: list[Problem]
 
 
-def _parse_file(path: Path, name: str) -> _ParsedFile:
+def _parse_file(
+    path: Path, name: str, parsed_texts: MutableMapping[str, tuple[Any, Any]] | None = None
+) -> _ParsedFile:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -230,8 +238,14 @@ def _parse_file(path: Path, name: str) -> _ParsedFile:
             None,
             [Problem(name, 0, f"cannot read the file: {error.strerror}")],
         )
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
-        root, data = compose_and_load(text)
+        if parsed_texts is not None and digest in parsed_texts:
+            root, data = parsed_texts[digest]
+        else:
+            root, data = compose_and_load(text)
+            if parsed_texts is not None:
+                parsed_texts[digest] = (root, data)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0

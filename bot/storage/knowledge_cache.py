@@ -7,8 +7,11 @@ is kept in the state folder (the folder of the question-log database, config.yam
 shape loading and matching, and the source of the code that builds it: any change to one of
 them builds anew.
 
-The file is written atomically (a temporary file, then a rename), and starts with a digest
-of what follows: a half-written, truncated or otherwise damaged file, or one made by other
+A second file keeps each FAQ file's YAML as read, by the digest of its text, so that after
+an edit only the edited file is read again.
+
+Both are written atomically (a temporary file, then a rename) and start with a digest of
+what follows: a half-written, truncated or otherwise damaged file, or one made by other
 code, is ignored and rebuilt. A folder that cannot be written only means no cache. The cache
 holds nothing that is not in faq/ already; delete it at any time.
 """
@@ -24,6 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import bot.core
 from bot.config import Settings
@@ -31,6 +35,9 @@ from bot.core.knowledge_state import LoadedKnowledge, build_knowledge
 from bot.core.matcher import utc_now
 
 CACHE_FILE = "knowledge.cache"
+# The YAML of each file as read (node tree and data), by the digest of its text: after an
+# edit only the edited file is read again, which is most of the time lint takes then.
+FILES_CACHE_FILE = "knowledge-files.cache"
 # Raise when the file's layout changes; the code's own digest covers everything else.
 _FORMAT = b"ascs-faq-knowledge-cache 1\n"
 _DIGEST_SIZE = 32
@@ -57,11 +64,31 @@ def load_knowledge(
     except OSError:
         return build_knowledge(settings, folder)  # loading says what is wrong with it
     cached = _read(path, key)
-    if cached is not None:
-        return cached
-    loaded = build_knowledge(settings, folder)
+    if isinstance(cached, LoadedKnowledge):
+        return dataclasses.replace(cached, loaded_at=time.time())
+    files_path = path.with_name(FILES_CACHE_FILE)
+    files_key = hashlib.sha256(_FORMAT + b"files" + _code_digest()).digest()
+    earlier = _read(files_path, files_key)
+    parsed_texts: dict[str, tuple[Any, Any]] = earlier if isinstance(earlier, dict) else {}
+    used: dict[str, tuple[Any, Any]] = _Recording(parsed_texts)
+    loaded = build_knowledge(settings, folder, parsed_texts=used)
     _write(path, key, loaded)
+    if set(used) != set(parsed_texts):
+        _write(files_path, files_key, dict(used))
     return loaded
+
+
+class _Recording(dict[str, tuple[Any, Any]]):
+    """The parsed files a build used or added: what the files cache keeps next time."""
+
+    def __init__(self, earlier: dict[str, tuple[Any, Any]]) -> None:
+        super().__init__()
+        self._earlier = earlier
+
+    def __contains__(self, digest: object) -> bool:
+        if isinstance(digest, str) and digest in self._earlier and not super().__contains__(digest):
+            self[digest] = self._earlier[digest]
+        return super().__contains__(digest)
 
 
 def _key(settings: Settings, folder: Path) -> bytes:
@@ -102,7 +129,7 @@ def _code_digest() -> bytes:
     return _code
 
 
-def _read(path: Path, key: bytes) -> LoadedKnowledge | None:
+def _read(path: Path, key: bytes) -> object:
     try:
         data = path.read_bytes()
     except OSError:
@@ -116,25 +143,21 @@ def _read(path: Path, key: bytes) -> LoadedKnowledge | None:
     if payload[: len(key)] != key:
         return None  # written for other files, settings or code
     try:
-        loaded = pickle.loads(payload[len(key) :])
+        return pickle.loads(payload[len(key) :])
     except Exception:  # a file the digest let through but this code cannot read
         return None
-    if not isinstance(loaded, LoadedKnowledge):
-        return None
-    return dataclasses.replace(loaded, loaded_at=time.time())
 
 
-def _write(path: Path, key: bytes, loaded: LoadedKnowledge) -> None:
-    payload = key + pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL)
+def _write(path: Path, key: bytes, value: object) -> None:
+    payload = key + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     data = _FORMAT + hashlib.sha256(payload).digest() + payload
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".knowledge-", dir=path.parent)
         try:
+            # No fsync: a file cut short by a crash fails its digest and is rebuilt.
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.core.knowledge as knowledge_module
 import bot.storage.knowledge_cache as knowledge_cache
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBaseError
@@ -121,3 +122,23 @@ def test_no_leftover_temporary_files(settings: Settings) -> None:
     leftovers = [p.name for p in cache_path(settings).parent.iterdir() if p.name.startswith(".")]
     assert leftovers == []
     assert isinstance(cache_path(settings), Path)
+
+
+def test_after_an_edit_only_the_edited_file_is_read_again(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_knowledge(settings)
+    files = sorted(settings.faq_dir.glob("*.yaml"))
+    assert len(files) > 1
+    edited = files[0]
+    edited.write_text(edited.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    read: list[str] = []
+    real_read = knowledge_module.compose_and_load
+
+    def counting_read(text: str) -> object:
+        read.append(text)
+        return real_read(text)
+
+    monkeypatch.setattr(knowledge_module, "compose_and_load", counting_read)
+    load_knowledge(settings)
+    assert read == [edited.read_text(encoding="utf-8")]
