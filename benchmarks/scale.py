@@ -11,8 +11,9 @@ before), in one run with the two interleaved so that the machine's noise falls o
 - lint: wall time of `python -m bot lint --faq DIR` on those two knowledge bases written as
   YAML files, after an edit (nothing cached: what staff wait for after changing a file) and
   again without one (the knowledge cache of this checkout is warm);
-- accept: wall time of planning and checking one learned variant on a copy of the ASCS faq/
-  (`plan_variant` + `validate`, the work of `learn --accept` before its atomic rename);
+- accept: wall time of planning and checking one learned variant on a copy of faq/
+  (`plan_variant` + `validate`, the work of `learn --accept` before its atomic rename), on
+  the checkout's ASCS faq/ and on the 1,500 CLINC150 variants (benchmarks/learning.py's);
 - start-up: wall time of `python -m bot ask QUESTION` on the ASCS faq/ until it exits (with
   a warm cache where the checkout has one).
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -115,11 +115,16 @@ from bot.config import load_settings
 from bot.staff.faq_writer import plan_variant, validate
 settings = load_settings(Path({tree!r}) / "config.yaml", environ={{}})
 folder = Path(tempfile.mkdtemp()) / "faq"
-shutil.copytree(Path({tree!r}) / "faq", folder)
+shutil.copytree(Path({source!r}), folder)
 started = time.perf_counter()
-validate(settings, folder, plan_variant(folder, "office-address", "sq", "ku e keni zyren {run}"))
+validate(settings, folder, plan_variant(folder, {entry!r}, {lang!r}, {variant!r}))
 print(time.perf_counter() - started)
 """
+# One learned variant each: on the ASCS faq/ of the checkout, and on CLINC150's 1,500.
+ACCEPTS = {
+    "accept s (ASCS faq/)": (None, "office-address", "sq", "ku e keni zyren tani"),
+    "accept s @1500": (1, "accept-reservations", "en", "do you take table bookings here"),
+}
 
 
 def python_of(tree: Path) -> str:
@@ -168,15 +173,15 @@ def measure(trees: dict[str, Path], data_path: Path, runs: int) -> dict[str, dic
                 ask = [python, "-m", "bot", "--config", str(config), "ask", "ku ndodhet zyra"]
                 wall(ask, tree)  # fills the cache where there is one
                 record.setdefault("ask start-up s", []).append(wall(ask, tree))
-                accept = subprocess.run(
-                    [python, "-c", ACCEPT_TIMER.format(tree=str(tree), run=run)],
-                    cwd=tree,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-                ).stdout
-                record.setdefault("accept s", []).append(float(accept))
+                for label, (copies, entry, lang, variant) in ACCEPTS.items():
+                    source = tree / "faq" if copies is None else folders[copies]
+                    script = ACCEPT_TIMER.format(
+                        tree=str(tree), source=str(source), entry=entry, lang=lang, variant=variant
+                    )
+                    accept = subprocess.run(
+                        [python, "-c", script], cwd=tree, capture_output=True, text=True, check=True
+                    ).stdout
+                    record.setdefault(label, []).append(float(accept))
     return {
         name: {key: statistics.median(values) for key, values in record.items()}
         for name, record in results.items()

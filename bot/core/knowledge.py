@@ -18,7 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from bot.core.safe_yaml import YamlLimitError, compose, compose_and_load
@@ -443,6 +442,10 @@ def _value_kind(value: Any) -> str:
 
 
 def _schema_problems(parsed: _ParsedFile, schema: dict[str, Any] | None = None) -> list[Problem]:
+    # Imported here: a command that reads faq/ from the knowledge cache never validates, and
+    # importing jsonschema is a sixth of its start-up.
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema or faq_schema())
     problems = []
     for error in validator.iter_errors(_dates_as_text(parsed.data)):
