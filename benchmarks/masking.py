@@ -165,8 +165,9 @@ async def stall(mode: str, users: int, messages: int, workdir: Path) -> list[flo
     from bot.core.assembly import build_dialog
     from bot.storage.database import Database
     from bot.storage.question_log import QuestionLog
-    from bot.telegram_bot.app import DeliveryRateLimiter, build_application
-    from bot.telegram_bot.handlers import QuestionRecorder
+    from bot.telegram_bot.app import build_application
+    from bot.telegram_bot.shared.services import QuestionRecorder
+    from bot.telegram_bot.transport.delivery import DeliveryRateLimiter
 
     settings = load_settings(REPO / "config.yaml")
     dialog, holder = build_dialog(settings)

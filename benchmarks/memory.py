@@ -202,6 +202,7 @@ def serve(base_url: str, workdir: Path, tree: Path, token: str) -> None:
 
     import bot.telegram_bot.app as telegram_app
     from bot.config import load_settings
+    from bot.telegram_bot.transport import delivery
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -212,8 +213,8 @@ def serve(base_url: str, workdir: Path, tree: Path, token: str) -> None:
         telegram=replace(settings.telegram, base_url=base_url, mode="polling"),
         question_log_path=workdir / "questions.sqlite3",
     )
-    telegram_app.default_rate_limiter = lambda: telegram_app.DeliveryRateLimiter(
-        overall_max_rate=0, group_max_rate=0, max_retries=telegram_app.RATE_LIMIT_RETRIES
+    telegram_app.default_rate_limiter = lambda: delivery.DeliveryRateLimiter(
+        overall_max_rate=0, group_max_rate=0, max_retries=delivery.RATE_LIMIT_RETRIES
     )
     telegram_app.run_telegram_bot(settings, token, environ={})
 

@@ -151,12 +151,8 @@ def serve(base_url: str, workdir: Path, capped: bool) -> None:
     from bot.storage.database import Database
     from bot.storage.question_log import QuestionLog
     from bot.storage.user_prefs import UserPrefs
-    from bot.telegram_bot.app import (
-        ALLOWED_UPDATES,
-        RATE_LIMIT_RETRIES,
-        DeliveryRateLimiter,
-        build_application,
-    )
+    from bot.telegram_bot.app import ALLOWED_UPDATES, build_application
+    from bot.telegram_bot.transport.delivery import RATE_LIMIT_RETRIES, DeliveryRateLimiter
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

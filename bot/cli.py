@@ -1,5 +1,5 @@
 """The command line: python -m bot run | chat | ask | lint | eval | links | report | export |
-learn | announce.
+learn | announce | history.
 
 This is the composition root: it reads the settings, builds the core and hands it to the
 adapter a command needs. Library errors become clear messages and a non-zero exit code.
@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     announce.add_argument(
         "--resume", action="store_true", help="finish announcements a stop left unfinished"
     )
+    history = commands.add_parser(
+        "history", help="the changes admins made to faq/ from Telegram: who, when, which file"
+    )
+    history.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    history.add_argument("--diff", action="store_true", help="show each change's diff too")
     return parser
 
 
@@ -296,7 +301,7 @@ def _ask(
 def _lint(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
-    from bot.staff.lint import lint_warnings
+    from bot.staff.lint import lint_warnings, unknown_fact_notes
     from bot.storage.knowledge_cache import load_knowledge
 
     faq_dir = args.faq or settings.faq_dir
@@ -306,6 +311,10 @@ def _lint(
     )
     for warning in warnings:
         print(warning, file=stdout)
+    # Facts staff still owe are listed, never counted as warnings (--strict ignores them).
+    notes = unknown_fact_notes(loaded)
+    for note in notes:
+        print(note, file=stdout)
     knowledge = loaded.knowledge
     errors = sum(w.severity == "error" for w in warnings)
     variants = sum(len(v) for e in knowledge for v in e.questions.values())
@@ -313,7 +322,8 @@ def _lint(
         f"{'ERRORS' if errors else 'OK'}: {len(knowledge)} entries, "
         f"{variants} question variants in "
         f"{len(knowledge.categories)} topics ({', '.join(knowledge.languages)}); "
-        f"{errors} error(s), {len(warnings) - errors} warning(s).",
+        f"{errors} error(s), {len(warnings) - errors} warning(s); "
+        f"{len(notes)} answer(s) wait for a fact from staff (unknown:).",
         file=stdout,
     )
     return EXIT_PROBLEMS if errors or (warnings and args.strict) else EXIT_OK
@@ -444,11 +454,19 @@ def _learn(
 
     faq_dir = args.faq or settings.faq_dir
     loaded = build_knowledge(settings, faq_dir)
+    from bot.storage.database import StorageUnavailable
+
+    path = settings.question_log_path
     try:
         return _learn_with_log(args, settings, loaded, faq_dir, stdout, stderr)
     except sqlite3.DatabaseError as error:  # the log's path names something else
-        path = settings.question_log_path
         print(f"learn: cannot read the question log {path}: {error}", file=stderr)
+        return EXIT_PROBLEMS
+    except (OSError, sqlite3.Error, StorageUnavailable) as error:
+        # A read-only data folder (or faq/): one line that names it, not a traceback.
+        reason = getattr(error, "strerror", None) or str(error)
+        where = getattr(error, "filename", None) or path
+        print(f"learn: cannot write {where}: {reason}", file=stderr)
         return EXIT_PROBLEMS
 
 
@@ -474,9 +492,15 @@ def _learn_with_log(
             if args.accept:
                 accepted = desk.accept(args.accept, "cli")
                 print(accepted.diff, file=stdout)
+                if accepted.suggestion.kind == "entry":
+                    served = (
+                        "the bot never serves drafts: write its answer and move it into a "
+                        "topic file"
+                    )
+                else:
+                    served = "a running bot serves it within seconds"
                 print(
-                    f"Written to {accepted.path}; a running bot serves it within seconds. "
-                    "Undo: python -m bot learn --undo",
+                    f"Written to {accepted.path}; {served}. Undo: python -m bot learn --undo",
                     file=stdout,
                 )
             elif args.reject:
@@ -506,7 +530,7 @@ def _announce(
             file=stderr,
         )
         return EXIT_USAGE
-    from bot.telegram_bot.announce_command import run_announce_command
+    from bot.telegram_bot.announcements.command_line import run_announce_command
 
     return run_announce_command(
         settings,
@@ -521,6 +545,39 @@ def _announce(
     )
 
 
+def _history(
+    args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    from bot.staff.faq_edit_desk import FaqEditDesk
+    from bot.storage.audit import AuditStore
+    from bot.storage.database import StorageUnavailable
+
+    path = settings.question_log_path
+    if not path.exists():
+        print(f"No changes from Telegram yet (there is no database at {path}).", file=stdout)
+        return EXIT_OK
+    try:
+        with AuditStore(path) as audit:
+            FaqEditDesk(settings, audit).settle()  # a change a kill -9 cut short
+            records = audit.history(max(1, args.limit))
+    except (OSError, sqlite3.Error, StorageUnavailable) as error:
+        print(f"history: cannot read the database {path}: {error}", file=stderr)
+        return EXIT_PROBLEMS
+    if not records:
+        print("No changes from Telegram yet.", file=stdout)
+    for record in records:
+        entry = f" [{record.entry_id}]" if record.entry_id else ""
+        when = record.changed_at.strftime("%Y-%m-%d %H:%M UTC")
+        print(
+            f"#{record.id}  {when}  {record.action:<8}  {record.path.name}{entry}  "
+            f"by {record.changed_by}  ({record.state})",
+            file=stdout,
+        )
+        if args.diff:
+            print(record.diff.rstrip("\n") or "(no difference)", file=stdout)
+    return EXIT_OK
+
+
 _COMMANDS = {
     "run": _run,
     "chat": _chat,
@@ -532,6 +589,7 @@ _COMMANDS = {
     "export": _export,
     "learn": _learn,
     "announce": _announce,
+    "history": _history,
 }
 
 

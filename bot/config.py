@@ -129,6 +129,7 @@ class HandoffSettings:
     max_per_day: int = 3
     retention_days: int = 30
     unanswered_close_days: int = 14  # staff never replied: closed, the user is told
+    max_replies_per_hour: int = 20  # a user's messages in one ticket
 
     @property
     def enabled(self) -> bool:
@@ -536,6 +537,7 @@ def _read_handoff(reader: _Reader, raw: object) -> HandoffSettings:
             "unanswered_close_days",
             "max_open_per_user",
             "max_per_day",
+            "max_replies_per_hour",
             "retention_days",
         },
     )
@@ -562,6 +564,7 @@ def _read_handoff(reader: _Reader, raw: object) -> HandoffSettings:
         unanswered_close_days=whole("unanswered_close_days", 1, 365),
         max_open_per_user=whole("max_open_per_user", 1, 20),
         max_per_day=whole("max_per_day", 1, 100),
+        max_replies_per_hour=whole("max_replies_per_hour", 1, 1000),
         retention_days=whole("retention_days", 1, 3650),
     )
 
@@ -662,6 +665,13 @@ class _Reader:
         return float(value)
 
     def integer(self, value: object, key: str, low: int, high: int) -> int:
+        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
+            # staff_chat_id: "-100..." copied with its quotes is text to YAML, not a number.
+            raise self.fail(
+                key,
+                f"expected a whole number, got the text {value!r}: remove the quotes "
+                f"(write {key.rpartition('.')[2]}: {value.strip()})",
+            )
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"expected a whole number from {low} to {high}, got {value!r}")
         if not low <= value <= high:

@@ -66,6 +66,12 @@ def run_chat(
     choices: list[Button] = []
     interactive = stdin.isatty()
 
+    def menu_language() -> str:
+        """The /language choice; without one, the language of the last reply (as the
+        Telegram bot does). An answer in Albanian to a question asked in Albanian does not
+        undo an explicit choice of English for the menus and commands."""
+        return chosen or current_lang
+
     def show(reply: Reply) -> None:
         nonlocal current_lang, chosen
         if reply.chosen_language:
@@ -82,7 +88,7 @@ def run_chat(
         "users ask.\n",
         file=stdout,
     )
-    show(dialog.welcome(current_lang))
+    show(dialog.welcome(menu_language()))
     while True:
         if interactive:
             print("> ", end="", file=stdout, flush=True)
@@ -91,7 +97,7 @@ def run_chat(
         except KeyboardInterrupt:
             # Ctrl-C: leave as a chat would, not with a traceback.
             print(file=stdout)
-            print(dialog.locales.text(current_lang, "chat_goodbye"), file=stdout)
+            print(dialog.locales.text(menu_language(), "chat_goodbye"), file=stdout)
             return EXIT_INTERRUPTED
         if not line:
             if interactive:  # Ctrl-D: the shell's prompt starts on a line of its own
@@ -103,11 +109,13 @@ def run_chat(
         if _BUTTON_NUMBER.fullmatch(text):
             if 1 <= int(text) <= len(choices):
                 action = choices[int(text) - 1].action or ""
-                reply = dialog.handle_action(action, current_lang)
+                reply = dialog.handle_action(action, menu_language())
                 if reply is not None:
                     show(reply)
             else:
-                print(not_a_button(dialog.locales, current_lang, text, len(choices)), file=stdout)
+                print(
+                    not_a_button(dialog.locales, menu_language(), text, len(choices)), file=stdout
+                )
                 print(file=stdout)
             continue
         if text.startswith("/"):
@@ -120,18 +128,19 @@ def run_chat(
                 "language": dialog.language_menu,
             }
             if command == "start":
-                show(dialog.welcome(current_lang, argument or None))
+                show(dialog.welcome(menu_language(), argument or None))
                 continue
             if command == "help":
-                show(dialog.help(current_lang, TERMINAL_COMMANDS, template="help_terminal"))
+                show(dialog.help(menu_language(), TERMINAL_COMMANDS, template="help_terminal"))
                 continue
             if command in commands:
-                show(commands[command](current_lang))
+                show(commands[command](menu_language()))
                 continue
             if _COMMAND_WORD.fullmatch(command):  # "/forget" works in Telegram only
                 text = "/" + command
                 print(
-                    dialog.locales.text(current_lang, "unknown_command", command=text), file=stdout
+                    dialog.locales.text(menu_language(), "unknown_command", command=text),
+                    file=stdout,
                 )
                 print(file=stdout)
                 continue

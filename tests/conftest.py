@@ -18,7 +18,7 @@ from bot.core.knowledge_state import KnowledgeHolder
 from bot.storage.database import Database
 from bot.storage.user_prefs import UserPrefs
 from bot.telegram_bot.app import TelegramApplication, build_application, post_init
-from bot.telegram_bot.flood import FloodGuard
+from bot.telegram_bot.transport.flood import FloodGuard
 from tests.factories import CONTACT_FAQ, GRANTS_FAQ, settings_mapping, write_faq
 from tests.fake_bot_api import TOKEN, FakeBotApi, FakeBotApiRequest, UpdateFactory
 

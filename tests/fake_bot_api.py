@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 from telegram.request import BaseRequest, RequestData
@@ -39,6 +40,7 @@ CALLBACK_DATA_LIMIT = 64
 CALLBACK_ANSWER_LIMIT = 200
 CAPTION_LIMIT = 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024  # bots may send files up to 50 MB
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # and get (getFile) files up to 20 MB
 BUTTON_URL = re.compile(r"^(https?|tg)://\S+$")
 BOT_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 COMMAND_SCOPES = frozenset(
@@ -247,6 +249,11 @@ class FakeBotApi(_AnnouncementFake):
         self._thread_ids = itertools.count(500)
         self._chat_failures: dict[int, list[_Failure]] = {}
         self._limits: _FloodLimits | None = None
+        self._refused_fragments: dict[str, str] = {}
+        # Files users sent (by file_id), for getFile and the download that follows.
+        self.files: dict[str, bytes] = {}
+        self.downloads = 0
+        self._file_ids = itertools.count(1)
 
     # ----- what tests do -------------------------------------------------------------
 
@@ -315,6 +322,13 @@ class FakeBotApi(_AnnouncementFake):
                 f"calls: {[(c.method, c.status, c.error) for c in self.calls]}"
             )
         return calls
+
+    async def wait_until(self, condition: Callable[[], bool], *, within: float = 10.0) -> None:
+        """Return once `condition()` holds (checked after every call); fail after `within` s."""
+        if not await self._wait_until(condition, within):
+            raise AssertionError(
+                f"not met after {within} s; calls: {[(c.method, c.status) for c in self.calls]}"
+            )
 
     async def _wait_until(self, condition: Callable[[], bool], seconds: float) -> bool:
         deadline = time.monotonic() + seconds
@@ -444,9 +458,17 @@ class FakeBotApi(_AnnouncementFake):
             raise TelegramRefusal(400, "Bad Request: chat not found")
         return chat_id
 
+    def refuse_texts_with(self, fragment: str, description: str) -> None:
+        """Every sendMessage whose text holds `fragment` fails with 400 `description`: what
+        Telegram refuses although the bot's own check let it through."""
+        self._refused_fragments[fragment] = description
+
     def _sendMessage(self, params: Json) -> Json:
         chat_id = self._reachable(_chat_id(params))
         self._refuse_for_chat(chat_id)
+        for fragment, description in self._refused_fragments.items():
+            if fragment in str(params.get("text")):
+                raise TelegramRefusal(400, description)
         _check_text(params, "text")
         markup = _check_markup(params.get("reply_markup"))
         message = self._message(chat_id, text=params["text"], **self._thread(chat_id, params))
@@ -496,6 +518,43 @@ class FakeBotApi(_AnnouncementFake):
             _check_caption(params)
             content["caption"] = params["caption"]
         return self._message(chat_id, **content)
+
+    def add_document(
+        self, content: bytes, file_name: str, mime_type: str = "application/x-yaml"
+    ) -> Json:
+        """A document as a user's message carries it (its content kept for getFile)."""
+        number = next(self._file_ids)
+        file_id = f"BQACAgIAAxkBAAI{number}"
+        self.files[file_id] = content
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"AgAD{number}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+
+    def _getFile(self, params: Json) -> Json:
+        file_id = str(params.get("file_id") or "")
+        content = self.files.get(file_id)
+        if content is None:
+            raise TelegramRefusal(400, "Bad Request: invalid file_id")
+        if len(content) > DOWNLOAD_LIMIT:
+            raise TelegramRefusal(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(content),
+            "file_path": f"documents/{file_id}",
+        }
+
+    def download(self, token: str, file_path: str) -> tuple[int, bytes]:
+        """A file's bytes at /file/bot<token>/<file_path>, as Telegram serves them."""
+        file_id = file_path.removeprefix("documents/")
+        if token != self.token or file_id not in self.files:
+            return 404, b'{"ok":false,"error_code":404,"description":"Not Found"}'
+        self.downloads += 1
+        return 200, self.files[file_id]
 
     def documents(self, chat_id: int | None = None) -> list[UploadedFile]:
         """The files delivered with sendDocument (to one chat), oldest first."""
@@ -608,6 +667,16 @@ class FakeBotApi(_AnnouncementFake):
             if not 1 <= len(str(name)) <= 128:
                 raise TelegramRefusal(400, "Bad Request: TOPIC_TITLE_EMPTY or too long")
             topic["name"] = str(name)
+        return True
+
+    def _deleteForumTopic(self, params: Json) -> bool:
+        """Only an administrator may delete a topic (Telegram wants "Delete messages")."""
+        chat_id = _chat_id(params)
+        if self.members.get(chat_id, {}).get(BOT_ID) != "administrator":
+            raise TelegramRefusal(400, "Bad Request: not enough rights to delete the topic")
+        key = (chat_id, int(params.get("message_thread_id") or 0))
+        if self.topics.pop(key, None) is None:
+            raise TelegramRefusal(400, "Bad Request: message thread not found")
         return True
 
     def _deleteMessage(self, params: Json) -> bool:
@@ -765,6 +834,7 @@ class FakeBotApiServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._serve)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._serve_file)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -783,6 +853,10 @@ class FakeBotApiServer:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        status, body = self.api.download(request.match_info["token"], request.match_info["path"])
+        return web.Response(body=body, status=status)
 
     async def _serve(self, request: web.Request) -> web.Response:
         params: dict[str, Any] = dict(request.query)
@@ -829,6 +903,10 @@ class FakeBotApiRequest(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        download = re.search(r"/file/bot([^/]+)/(.+)$", url)
+        if download is not None:
+            # PTB quotes the path (the token's ':' arrives as %3A), as a server would see it.
+            return self.api.download(unquote(download.group(1)), unquote(download.group(2)))
         match = re.search(r"/bot([^/]+)/(\w+)$", url)
         if match is None:
             raise AssertionError(f"not a Bot API URL: {url}")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 import snowballstemmer
 from rapidfuzz import fuzz, process
 
-from bot.core.text import ALBANIAN_LETTERS
+from bot.core.text import ALBANIAN_LETTERS, typed_words
 from bot.core.word_cache import MAX_WORD_LENGTH, word_cache
 
 
@@ -128,7 +128,8 @@ def guess_language(
 
     `word_languages(word)` tells in which languages' question variants a word was seen,
     as shares that add up to 1 (empty for a word the knowledge base does not have).
-    Words of both languages ("a", "me", "do") count for neither.
+    Words of both languages ("a", "me", "do") count for neither. Without any clue, a short
+    question is read as a whole (see `_short_question_language`).
     """
     votes: dict[str, float] = {}
     if not ALBANIAN_LETTERS.isdisjoint(text):
@@ -142,11 +143,38 @@ def guess_language(
         for lang, share in (word_languages(word) or {}).items():
             votes[lang] = votes.get(lang, 0.0) + _KNOWLEDGE_WORD_VOTE * share
     if not votes:
-        return None
+        return _short_question_language(text, word_languages)
     ranked = sorted(votes.items(), key=lambda item: -item[1])
     if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < 1e-9:
         return None  # as much for one language as for the other
     return ranked[0][0]
+
+
+# Up to this many words, a question with no clue is read as a whole: "phone number pls" and
+# "email pls" are English, though glossary words ("phone", "email") and "pls" tell nothing
+# one by one (Albanian writes them too).
+_SHORT_QUESTION_WORDS = 4
+
+
+def _short_question_language(
+    text: str, word_languages: Callable[[str], Mapping[str, float] | None]
+) -> str | None:
+    """The language of a short question whose words, as typed, the knowledge base's variants
+    all write and whose clear words all belong to one language; otherwise None.
+
+    A word no variant writes ("tel", "nr", a name) leaves the question without a language,
+    so that the user's choice or Telegram's language decides, as before.
+    """
+    words = typed_words(text)
+    if not words or len(words) > _SHORT_QUESTION_WORDS:
+        return None
+    languages: set[str] = set()
+    for word in words:
+        shares = word_languages(word)
+        if shares is None:
+            return None
+        languages.update(lang for lang, share in shares.items() if share >= _CLEAR_SHARE)
+    return languages.pop() if len(languages) == 1 else None
 
 
 # A word seen in the question variants of several languages is a clue only when one of them

@@ -60,6 +60,8 @@ _PHRASES: Mapping[str, tuple[SmallTalk, str | None]] = {
     ),
     # Said in either language
     **dict.fromkeys(_split("hallo alo ciao salut hej"), ("greeting", None)),
+    # "ok" after an answer acknowledges it, as thanks do; alone it is no question
+    **dict.fromkeys(_split("ok okay oke okej"), ("thanks", None)),
 }
 
 # Words that may come with small talk without making it a question ("thanks a lot for

@@ -27,16 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from bot.core.language import stem_albanian, stem_english
 from bot.core.search_index import MIN_TYPO_LENGTH, TYPO_CUTOFF
 from bot.core.text import normalise
-
-if TYPE_CHECKING:
-    from bot.core.knowledge import Problem
+from bot.core.yaml_files import Problem, parse_file, schema_problems
 
 SYNONYMS_FILE = "synonyms.yaml"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "synonyms.schema.json"
@@ -184,16 +182,14 @@ def load_glossary(path: Path, name: str) -> tuple[Glossary, list[Problem]]:
     Errors: YAML or schema errors, a word in two groups (which group would it mean?).
     Warnings: a group of one word, which does nothing.
     """
-    from bot.core.knowledge import Problem, _parse_file, _schema_problems
-
     if not path.is_file():
         return Glossary(), []
-    parsed = _parse_file(path, name)
+    parsed = parse_file(path, name)
     problems = list(parsed.problems)
     if not problems and parsed.data is None:
         problems.append(Problem(name, 1, "the file is empty; it needs 'synonyms:'"))
     if not problems:
-        problems.extend(_schema_problems(parsed, synonyms_schema()))
+        problems.extend(schema_problems(parsed, synonyms_schema()))
     if any(p.severity == "error" for p in problems):
         return Glossary(), problems
     groups_node = _value_of(parsed.root, "synonyms")

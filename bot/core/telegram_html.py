@@ -1,7 +1,9 @@
 """Telegram's HTML subset: check that an answer would be accepted, and render it as plain text.
 
 Pure text handling; it does not import the telegram library. Telegram rejects a message whose
-HTML uses an unknown tag, leaves a tag open or has a bare '<' or '&', and limits a message to
+HTML uses an unknown tag, leaves a tag open or has a bare '<' or '&', writes an attribute
+without a value or an unquoted value that is not a plain word (href=https://... is refused),
+has a <tg-emoji> without its emoji-id, or an <?xml?> declaration; and it limits a message to
 4096 characters counted after the markup is removed.
 """
 
@@ -34,6 +36,51 @@ ALLOWED_TAGS = {
 }
 _KNOWN_ENTITIES = {"lt", "gt", "amp", "quot"}
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+# The only attribute Telegram takes without a value.
+_VALUELESS = {("blockquote", "expandable")}
+# Telegram's parser reads an unquoted value as a name token (letters, digits, '.', '-') that
+# must end at a space or the tag's end: href=https://x is refused.
+_NAME_TOKEN = re.compile(r"[A-Za-z0-9.-]*")
+_SPACES = " \t\n\r\f\v"
+_LARGEST_ID = 2**63 - 1
+
+
+def _attribute_problems(tag: str, raw: str) -> list[str]:
+    """What Telegram refuses in the attributes of one start tag as written (`raw`, from '<'
+    to '>'), read as Telegram's own parser reads them; HTMLParser forgives more."""
+    problems: list[str] = []
+    at = 1
+    while at < len(raw) and raw[at] not in _SPACES and raw[at] != ">":
+        at += 1
+    while True:
+        while at < len(raw) and raw[at] in _SPACES:
+            at += 1
+        if at >= len(raw) or raw[at] == ">":
+            return problems
+        start = at
+        while at < len(raw) and raw[at] not in _SPACES and raw[at] not in "=>":
+            at += 1
+        name = raw[start:at].lower()
+        while at < len(raw) and raw[at] in _SPACES:
+            at += 1
+        if at >= len(raw) or raw[at] != "=":
+            if (tag, name) not in _VALUELESS:
+                problems.append(f'<{tag}>: the attribute {name!r} needs a value ({name}="...")')
+            continue
+        at += 1
+        while at < len(raw) and raw[at] in _SPACES:
+            at += 1
+        if at < len(raw) and raw[at] in "\"'":
+            end = raw.find(raw[at], at + 1)
+            at = len(raw) if end < 0 else end + 1
+            continue
+        token = _NAME_TOKEN.match(raw, at)
+        assert token is not None  # the pattern matches the empty string
+        at = token.end()
+        if at < len(raw) and raw[at] not in _SPACES and raw[at] != ">":
+            problems.append(f'<{tag}>: the value of {name!r} must be in quotes ({name}="...")')
+            while at < len(raw) and raw[at] not in _SPACES and raw[at] != ">":
+                at += 1
 
 
 class _TelegramHtmlChecker(HTMLParser):
@@ -51,15 +98,22 @@ class _TelegramHtmlChecker(HTMLParser):
             )
             self.reported_tags.add(tag)
             return
+        self.problems.extend(_attribute_problems(tag, self.get_starttag_text() or ""))
         for name, value in attrs:
             if name not in ALLOWED_TAGS[tag]:
                 self.problems.append(f"<{tag}> cannot have the attribute {name!r}")
             elif tag == "a" and not (value or "").strip():
                 self.problems.append("<a> needs an href address")
-        if tag == "span" and dict(attrs).get("class") != "tg-spoiler":
+        values = dict(attrs)
+        if tag == "span" and values.get("class") != "tg-spoiler":
             self.problems.append('<span> is only allowed as <span class="tg-spoiler">')
-        if tag == "a" and "href" not in dict(attrs):
+        if tag == "a" and "href" not in values:
             self.problems.append("<a> needs an href address")
+        if tag == "tg-emoji" and not _is_emoji_id(values.get("emoji-id")):
+            self.problems.append(
+                "<tg-emoji> needs the custom emoji's number in emoji-id, e.g. "
+                '<tg-emoji emoji-id="5368324170671202286">'
+            )
         self.open_tags.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -100,11 +154,20 @@ class _TelegramHtmlChecker(HTMLParser):
     def handle_comment(self, data: str) -> None:
         self.problems.append("HTML comments <!-- --> are not allowed")
 
+    def handle_pi(self, data: str) -> None:
+        self.problems.append(f"<?{data.rstrip('?')}?> is not allowed (no XML declarations)")
+
     def handle_decl(self, decl: str) -> None:
         self.problems.append(f"<!{decl}> is not allowed")
 
     def unknown_decl(self, data: str) -> None:
         self.problems.append(f"<![{data}]> is not allowed")
+
+
+def _is_emoji_id(value: str | None) -> bool:
+    """A custom emoji's identifier, as Telegram takes it: a positive 64-bit number."""
+    text = (value or "").strip()
+    return text.isascii() and text.isdigit() and 0 < int(text) <= _LARGEST_ID
 
 
 def _check(text: str) -> _TelegramHtmlChecker:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from bot.config import Settings
 from bot.core.knowledge import Category, Entry, KnowledgeBase
-from bot.core.locales import Locales
+from bot.core.locales import Locales, load_locales
 from bot.core.telegram_html import html_to_plain
 
 ExportFormat = Literal["html", "json"]
@@ -201,6 +201,20 @@ def _placeholders(settings: Settings, lang: str) -> dict[str, str]:
     return {k: html.escape(v) for k, v in settings.placeholders(lang).items()}
 
 
+def published_answer(
+    entry: Entry, settings: Settings, locales: Locales, lang: str
+) -> tuple[str, str]:
+    """The answer a web page publishes (Telegram HTML) and its language.
+
+    An entry marked `unknown:` says in the bot that it does not know something; a web page
+    never publishes that: it says to ask the agency, with the contacts, instead.
+    """
+    if entry.unknown:
+        return locales.text(lang, "faq_ask_the_agency", **_placeholders(settings, lang)), lang
+    # While a link has no address, the answer that says what its link really opens.
+    return entry.answer(lang, settings.pending_links)
+
+
 def faq_page(
     knowledge: KnowledgeBase,
     settings: Settings,
@@ -310,8 +324,7 @@ def _article(
     username: str | None,
     phones: Mapping[str, str],
 ) -> str:
-    # While a link has no address, the answer that says what its link really opens.
-    answer, answer_lang = entry.answer(lang, settings.pending_links)
+    answer, answer_lang = published_answer(entry, settings, locales, lang)
     marked = f' lang="{_esc(answer_lang)}"' if answer_lang != lang else ""
     parts = [
         f'<article id="{entry.id}">',
@@ -347,15 +360,20 @@ def _esc(text: str) -> str:
 
 
 def faq_as_dict(
-    knowledge: KnowledgeBase, settings: Settings, username: str | None
+    knowledge: KnowledgeBase,
+    settings: Settings,
+    username: str | None,
+    locales: Locales | None = None,
 ) -> dict[str, Any]:
     """The FAQ as plain data: topics, entries with their answers (web HTML and plain text),
-    links and deep links, and the agency's contacts."""
+    links and deep links, and the agency's contacts. An entry marked `unknown:` has the
+    "ask the agency" text as its answer and `"ask_the_agency": true`."""
     phones = phone_links(settings)
     agency = settings.agency
+    texts = locales or load_locales(settings.languages)
 
     def answers(entry: Entry) -> dict[str, str]:
-        return {lang: entry.answer(lang, settings.pending_links)[0] for lang in entry.languages}
+        return {lang: published_answer(entry, settings, texts, lang)[0] for lang in entry.languages}
 
     return {
         "languages": list(settings.languages),
@@ -392,6 +410,7 @@ def faq_as_dict(
                     if (link := settings.links.get(name)) is not None
                 ],
                 "related": list(entry.related),
+                "ask_the_agency": entry.unknown is not None,
                 "telegram": deep_link(username, entry.id) if username else None,
                 "pages": {lang: f"{page_name(lang)}#{entry.id}" for lang in settings.languages},
             }
@@ -412,7 +431,7 @@ def export_files(
 ) -> dict[str, str]:
     """File name -> contents of the export."""
     if fmt == "json":
-        data = faq_as_dict(knowledge, settings, username)
+        data = faq_as_dict(knowledge, settings, username, locales)
         return {JSON_FILE: json.dumps(data, ensure_ascii=False, indent=2) + "\n"}
     if fmt == "html":
         return {

@@ -532,3 +532,22 @@ def _entry_of(loaded: LoadedKnowledge, entry_id: str) -> Entry:
     entry = loaded.knowledge.entry(entry_id)
     assert entry is not None
     return entry
+
+
+def unknown_fact_notes(loaded: LoadedKnowledge) -> list[Problem]:
+    """The entries marked `unknown:`, as info (not warnings: `lint --strict` passes).
+
+    Each names the fact staff still owe; until they supply it, the answer says honestly
+    that it is not known and gives the contacts.
+    """
+    return sorted(
+        Problem(
+            entry.file,
+            entry.line,
+            f"waits for a fact from staff: {entry.unknown}",
+            entry.id,
+            "info",
+        )
+        for entry in loaded.knowledge
+        if entry.unknown
+    )

@@ -22,7 +22,7 @@ import re
 import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -89,6 +89,9 @@ class Cluster:
     last_asked: datetime
     closest_entry_id: str | None = None  # the entry the first sample comes closest to
     closest_score: float | None = None
+    # The entry the knowledge base answers the first sample with now (an edit since it
+    # was asked): listed still, and marked, so staff see the gap is closed.
+    answered_now: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,16 @@ class Report:
     # every day of the period, UTC: outcome -> questions (the HTML report's charts)
     per_day_outcomes: tuple[tuple[date, Mapping[str, int]], ...] = ()
     tickets: TicketStats | None = None  # questions handed to staff; None: hand-off is off
+    # Entry id -> language -> its first question, for the entries named by id only
+    # (never_asked), so staff read what each is about.
+    titles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def title(self, entry_id: str, lang: str) -> str:
+        found = self.titles.get(entry_id) or {}
+        return found.get(lang) or next(iter(found.values()), "")
+
+    # Entries marked `unknown:` in faq/: (entry id, the fact staff still owe), by id.
+    waiting_for_facts: tuple[tuple[str, str], ...] = ()
 
     @property
     def fallback_share(self) -> float:
@@ -210,11 +223,26 @@ def build_report(
             [q for q in asked if q.outcome == SUGGEST], knowledge, similarity_threshold
         ),
         dated=tuple(to_check),
+        waiting_for_facts=tuple(
+            sorted((e.id, e.unknown) for e in knowledge.knowledge if e.unknown) if knowledge else ()
+        ),
         per_day_outcomes=tuple(
             (day, dict(sorted(day_outcomes.get(day, Counter()).items()))) for day, _ in per_day
         ),
         tickets=tickets.stats(start, until) if tickets is not None else None,
+        titles=_titles(knowledge, never_asked),
     )
+
+
+def _titles(
+    knowledge: LoadedKnowledge | None, entry_ids: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for entry_id in entry_ids:
+        entry = knowledge.knowledge.entry(entry_id) if knowledge else None
+        if entry is not None:
+            found[entry_id] = {lang: entry.title(lang) for lang in entry.questions}
+    return found
 
 
 def _entry_usage(
@@ -311,6 +339,7 @@ def cluster_questions(
                 cluster,
                 closest_entry_id=closest[0].entry_id,
                 closest_score=round(closest[0].score, 1),
+                answered_now=knowledge.matcher.match(cluster.samples[0]).entry_id,
             )
     return tuple(clusters)
 
@@ -380,6 +409,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nothing_unanswered": "Nothing went unanswered in the {period}.",
         "also": "also",
         "closest": "closest",
+        "answered_now": "now answered by {entry}",
         "none": "none",
         "stats_more": "/unanswered lists what the bot could not answer.",
         "table_unanswered": "Unanswered questions (nothing matched), most frequent first",
@@ -402,6 +432,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_dated": "Dated answers to check (faq/: reviewed:, expires:)",
         "dated_expired": "expired {day}, no longer served",
         "dated_stale": "last reviewed {day}",
+        "table_waiting_for_facts": "Answers waiting for a fact from staff (unknown:): {count}",
         "tickets": (
             "Handed to staff: {opened} · answered: {answered} · median time to the first"
             " reply: {median}"
@@ -430,6 +461,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "nothing_unanswered": "Asnjë pyetje pa përgjigje në {period}.",
         "also": "edhe",
         "closest": "më e afërta",
+        "answered_now": "tani merr përgjigje nga {entry}",
         "none": "asnjë",
         "stats_more": "/unanswered tregon pyetjet pa përgjigje.",
         "table_unanswered": "Pyetje pa përgjigje (asgjë nuk u përputh), më të shpeshtat së pari",
@@ -452,6 +484,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "table_dated": "Përgjigje me datë për t'u kontrolluar (faq/: reviewed:, expires:)",
         "dated_expired": "skadoi më {day}, nuk jepet më",
         "dated_stale": "kontrolluar për herë të fundit më {day}",
+        "table_waiting_for_facts": "Përgjigje që presin një fakt nga stafi (unknown:): {count}",
         "tickets": (
             "Dërguar stafit: {opened} · me përgjigje: {answered} · mediana e kohës deri te"
             " përgjigjja e parë: {median}"
@@ -571,6 +604,9 @@ def unanswered_summary(report: Report, lang: str, limit: int = 5) -> str:
         closest = _closest_label(cluster)
         if closest:
             lines.append(f"   {html.escape(_t(lang, 'closest'))}: {html.escape(closest)}")
+        if cluster.answered_now:
+            marked = _t(lang, "answered_now", entry=cluster.answered_now)
+            lines.append(f"   ✓ {html.escape(marked)}")
         block = "\n".join(lines)
         if len(text) + len(block) + 200 > TELEGRAM_MESSAGE_LIMIT:
             break
@@ -630,9 +666,15 @@ def _render_table(report: Report, lang: str) -> str:
         out.append(_entry_row(usage, lang))
     if report.never_asked:
         label = f"{_t(lang, 'table_never_asked')}: "
+        named = [
+            f"{entry_id} ({report.title(entry_id, lang)})"
+            if report.title(entry_id, lang)
+            else entry_id
+            for entry_id in report.never_asked
+        ]
         out.extend(
             textwrap.wrap(
-                ", ".join(report.never_asked),
+                ", ".join(named),
                 TABLE_WIDTH,
                 initial_indent="  " + label,
                 subsequent_indent="    ",
@@ -647,6 +689,11 @@ def _render_table(report: Report, lang: str) -> str:
     if report.dated:
         out.extend(_heading(_t(lang, "table_dated")))
         out.extend(f"  {_dated_label(item, lang)}" for item in report.dated)
+
+    if report.waiting_for_facts:
+        count = len(report.waiting_for_facts)
+        out.extend(_heading(_t(lang, "table_waiting_for_facts", count=count)))
+        out.extend(f"  {entry_id}: {fact}" for entry_id, fact in report.waiting_for_facts)
 
     out.extend(_heading(_t(lang, "table_outcomes")))
     out.extend(f"  {count:>6}  {outcome}" for outcome, count in report.outcomes.items())
@@ -714,6 +761,8 @@ def _clusters_table(clusters: Sequence[Cluster], title: str, lang: str) -> list[
         closest = _closest_label(cluster)
         if closest:
             lines.append(f"         → {_t(lang, 'closest')}: {_short(closest, text_width - 14)}")
+        if cluster.answered_now:
+            lines.append(f"         ✓ {_t(lang, 'answered_now', entry=cluster.answered_now)}")
     return lines
 
 
@@ -787,6 +836,10 @@ def _render_csv(report: Report, lang: str) -> str:
             "value": str(item.expires if item.state == "expired" else item.reviewed),
         }
         for item in report.dated
+    )
+    rows.extend(
+        {"section": "unknown", "key": entry_id, "label": fact}
+        for entry_id, fact in report.waiting_for_facts
     )
     for section, clusters in (
         ("unanswered", report.unanswered),
@@ -864,6 +917,9 @@ def report_as_dict(report: Report) -> dict[str, Any]:
                 "expires": item.expires.isoformat() if item.expires else None,
             }
             for item in report.dated
+        ],
+        "waiting_for_facts": [
+            {"id": entry_id, "fact": fact} for entry_id, fact in report.waiting_for_facts
         ],
         "unanswered": [cluster(c) for c in report.unanswered],
         "low_confidence": [cluster(c) for c in report.low_confidence],

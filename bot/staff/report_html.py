@@ -276,15 +276,22 @@ def _clusters_table(clusters: Sequence[Cluster], t: Texts) -> Table:
                 cluster.count,
                 "\n".join(cluster.samples),
                 ", ".join(t.language(code) for code in cluster.languages),
-                ""
-                if cluster.closest_entry_id is None
-                else f"{cluster.closest_entry_id} ({cluster.closest_score or 0:.0f})",
+                _closest_cell(cluster, t),
                 _day(cluster.last_asked),
             )
             for cluster in clusters
         ),
         (True, False, False, False, False),
     )
+
+
+def _closest_cell(cluster: Cluster, t: Texts) -> str:
+    if cluster.closest_entry_id is None:
+        return ""
+    cell = f"{cluster.closest_entry_id} ({cluster.closest_score or 0:.0f})"
+    if cluster.answered_now:
+        cell += "\n✓ " + t("html_answered_now", entry=cluster.answered_now)
+    return cell
 
 
 def unanswered_section(report: Report, t: Texts) -> Section:
@@ -329,11 +336,19 @@ def never_asked_section(report: Report, t: Texts) -> Section:
     return Section(
         "never-asked",
         t("html_never_asked_heading"),
-        table=Table((t("html_col_entry"),), tuple((entry_id,) for entry_id in report.never_asked))
+        table=Table(
+            (t("html_col_entry"),),
+            tuple((_named(report, entry_id, t),) for entry_id in report.never_asked),
+        )
         if report.never_asked
         else None,
         empty="" if report.never_asked else t("html_nothing"),
     )
+
+
+def _named(report: Report, entry_id: str, t: Texts) -> str:
+    title = report.title(entry_id, t.lang)
+    return f"{entry_id}: {title}" if title else entry_id
 
 
 def tickets_section(report: Report, t: Texts) -> Section | None:
@@ -383,6 +398,20 @@ def dated_section(report: Report, t: Texts) -> Section | None:
     )
 
 
+def waiting_for_facts_section(report: Report, t: Texts) -> Section | None:
+    """Entries marked `unknown:`: the facts staff still owe, counted."""
+    if not report.waiting_for_facts:
+        return None
+    return Section(
+        "waiting-for-facts",
+        t("html_waiting_for_facts_heading", count=len(report.waiting_for_facts)),
+        table=Table(
+            (t("html_col_entry"), t("html_col_fact")),
+            tuple((entry_id, fact) for entry_id, fact in report.waiting_for_facts),
+        ),
+    )
+
+
 # In page order. Later parts of the report (tickets, suggested variants, stale entries)
 # add their builder here; a builder returning None leaves its section out.
 SECTIONS: list[SectionBuilder] = [
@@ -397,6 +426,7 @@ SECTIONS: list[SectionBuilder] = [
     never_asked_section,
     tickets_section,
     dated_section,
+    waiting_for_facts_section,
 ]
 
 

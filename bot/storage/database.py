@@ -114,12 +114,29 @@ def _describe(error: BaseException, path: Path | None = None) -> str:
     return str(error) or type(error).__name__
 
 
+# Held while this process creates the file, so that no thread of it connects to the file
+# between its creation and the close of the descriptor that created it.
+_CREATING = threading.Lock()
+
+
 def create_private(path: Path) -> None:
     """Create `path` readable by its owner only (if it is missing), and take the group's
-    and others' access away from it and its SQLite companions if they have it."""
+    and others' access away from it and its SQLite companions if they have it.
+
+    Never opens a file that exists: on Linux, closing any descriptor of a file drops every
+    POSIX lock the process holds on it, including the locks of this process's SQLite
+    connections. A process that lost them looks gone to the others, and the next one to
+    close its last connection deletes the -wal file the bot still writes into. A file
+    created here (O_EXCL) is one nobody in this process had open; SQLite creates -wal and
+    -shm with the database file's permissions, and chmod works on the name alone."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, _PRIVATE)
-    os.close(descriptor)
+    with _CREATING:
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, _PRIVATE)
+        except FileExistsError:
+            pass
+        else:
+            os.close(descriptor)
     for file in (path, *(path.with_name(path.name + suffix) for suffix in _COMPANIONS)):
         try:
             mode = stat.S_IMODE(file.stat().st_mode)
@@ -128,6 +145,12 @@ def create_private(path: Path) -> None:
         if mode & 0o077:
             logger.warning("%s was readable by others; restricting it to its owner", file)
             file.chmod(_PRIVATE)
+
+
+def _checkpoint(connection: sqlite3.Connection) -> None:
+    """PRAGMA wal_checkpoint(TRUNCATE), its result row read: an unread statement stays in
+    progress and makes the connection's next commit fail."""
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
@@ -149,7 +172,7 @@ def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
             connection.execute("PRAGMA synchronous=NORMAL")
             # Deleted rows (retention, /forget) are overwritten, not just unlinked, so they
             # do not linger in the file's free pages.
-            connection.execute("PRAGMA secure_delete=ON")
+            connection.execute("PRAGMA secure_delete=ON").fetchall()
     except BaseException:
         connection.close()
         raise
@@ -253,9 +276,7 @@ class Database:
     def checkpoint(self, timeout: float = 60.0) -> None:
         """Copy the -wal file into the database and empty it, so that deleted rows leave
         no old copy behind (used when a user asks to be forgotten)."""
-        self.call(
-            lambda connection, _: connection.execute("PRAGMA wal_checkpoint(TRUNCATE)"), timeout
-        )
+        self.call(lambda connection, _: _checkpoint(connection), timeout)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is committed (trying an unusable database
@@ -583,11 +604,11 @@ def connect_own(path: Path | None, *, durable: bool) -> sqlite3.Connection:
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         if path is not None:
-            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA journal_mode=WAL").fetchall()
         connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         connection.execute("PRAGMA foreign_keys=ON")
         # Deleted rows (/forget, retention) are overwritten, not just unlinked.
-        connection.execute("PRAGMA secure_delete=ON")
+        connection.execute("PRAGMA secure_delete=ON").fetchall()
     except BaseException:
         connection.close()
         raise
@@ -631,7 +652,7 @@ class OwnConnectionStore:
         """Move committed writes into the database and empty the -wal file, so that
         deleted rows (/forget) leave no old copy behind."""
         with self._lock:
-            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            _checkpoint(self._connection)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

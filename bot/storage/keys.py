@@ -13,6 +13,7 @@ first run only; `key_warning` says so at start.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -96,3 +97,18 @@ def _read_key_file(key_path: Path) -> bytes:
 def hash_user(key: bytes, user_id: int) -> str:
     """A stable pseudonym for a user: the same id gives the same hash under the same key."""
     return hmac.new(key, str(user_id).encode("ascii"), hashlib.sha256).hexdigest()[:32]
+
+
+def limit_hash(key: bytes, user_id: int) -> str:
+    """The pseudonym the hand-off limits count by. Kept after /forget (a user must not reset
+    their limits with it), so it differs from `hash_user`: what stays cannot be joined to
+    anything the user asked."""
+    return hmac.new(key, f"limits:{user_id}".encode("ascii"), hashlib.sha256).hexdigest()[:32]
+
+
+def pick_tag(secret: bytes, question_id: str, entry_id: str, user_id: int) -> str:
+    """What a "did you mean" button carries besides the question and the entry: proof that
+    the bot offered this entry for this question to this user (8 URL-safe characters)."""
+    message = f"pick\0{question_id}\0{entry_id}\0{user_id}".encode()
+    digest = hmac.new(secret, message, hashlib.sha256).digest()[:6]
+    return base64.urlsafe_b64encode(digest).decode("ascii")

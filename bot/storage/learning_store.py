@@ -2,9 +2,11 @@
 
 The tables live in the question log's SQLite file (WAL) with their own schema version
 (`learning_schema_version`), so they migrate independently of the question log and the
-tickets. They hold no personal data of their own: a choice names the logged question by its
-id (the question log keeps the masked text and the user's keyed hash, and /forget deletes
-those), and a decision keeps a suggested wording that was already masked.
+tickets. A random key of their own signs the "did you mean" buttons, so that a pick counts
+only for an entry the bot offered, pressed by the person who asked (`record_pick`). They
+hold no personal data of their own: a choice names the logged question by its id (the
+question log keeps the masked text and the user's keyed hash, and /forget deletes those),
+and a decision keeps a suggested wording that was already masked.
 
 Every write is its own transaction, committed (synchronous=FULL) before the method returns.
 A change to a FAQ file is recorded before the file is replaced and marked applied after,
@@ -13,6 +15,7 @@ so a kill -9 between the two is found and settled on the next open (`settle_chan
 
 from __future__ import annotations
 
+import hmac
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -22,10 +25,11 @@ from pathlib import Path
 from typing import Final, Literal
 
 from bot.storage.database import OwnConnectionStore, StorageUnavailable
+from bot.storage.keys import pick_tag
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 Decision = Literal["accepted", "rejected", "undone"]
 # A change is "writing" from just before the file is replaced until just after; "undoing"
@@ -89,6 +93,12 @@ _MIGRATIONS: Final[dict[int, str]] = {
             undone_at TEXT
         );
     """,
+    2: """
+        -- The key that signs "did you mean" buttons (keys.pick_tag): a pick counts only for
+        -- an entry the bot offered, pressed by the person it offered it to.
+        CREATE TABLE learning_secret (secret BLOB NOT NULL);
+        INSERT INTO learning_secret (secret) VALUES (randomblob(32));
+    """,
 }
 
 
@@ -132,15 +142,33 @@ class LearningStore(OwnConnectionStore):
             what="learning tables",
             too_new=LearningStoreError,
         )
+        (row,) = self._read("SELECT secret FROM learning_secret LIMIT 1")
+        self._pick_secret = bytes(row[0])
 
     # ----- choices ---------------------------------------------------------------------
 
+    def pick_tag(self, question_id: str, entry_id: str, user_id: int) -> str:
+        """The tag a "did you mean" button for `entry_id`, offered to `user_id` for
+        `question_id`, carries (see record_pick)."""
+        return pick_tag(self._pick_secret, question_id, entry_id, user_id)
+
+    def record_pick(self, question_id: str, entry_id: str, *, user_id: int, tag: str) -> bool:
+        """A pick pressed by `user_id`, noted only if its tag proves the bot offered that
+        entry for that question to that same person: a forged button, or someone else
+        pressing the asker's button in a group, is not a signal. True if noted."""
+        expected = self.pick_tag(question_id, entry_id, user_id)
+        if not hmac.compare_digest(expected, tag):
+            return False
+        self.record_choice(question_id, entry_id)
+        return True
+
     def record_choice(self, question_id: str, entry_id: str) -> None:
-        """The user who asked `question_id` picked `entry_id` among the choices offered; a
-        later pick for the same question replaces the earlier one. Now and then, picks
-        whose question is no longer in the question log (expired, forgotten, or never
-        there: forged button data) are deleted, once a day old (the log writes in the
-        background, so a fresh pick's question may not be there yet)."""
+        """The user who asked `question_id` picked `entry_id` among the choices offered
+        (checked by the caller: record_pick); a later pick for the same question replaces
+        the earlier one. Now and then, picks whose question is no longer in the question
+        log (expired, forgotten, or never there: forged button data) are deleted, once a
+        day old (the log writes in the background, so a fresh pick's question may not be
+        there yet)."""
         now = self._clock()
         with self._transaction() as db:
             db.execute(

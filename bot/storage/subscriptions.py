@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -34,7 +34,9 @@ SCHEMA_VERSION: Final = 1
 # A claimed job's lease: renewed while it is delivered; a silent owner loses it after this.
 LEASE: Final = timedelta(seconds=60)
 PENDING, SENDING, SENT, BLOCKED, FAILED = "pending", "sending", "sent", "blocked", "failed"
-RUNNING, DONE = "running", "done"
+# "refused": Telegram refused the announcement's first messages (its text); stopped, with
+# its texts and counts kept.
+RUNNING, DONE, REFUSED = "running", "done", "refused"
 
 _MIGRATIONS: Final[dict[int, str]] = {
     1: """
@@ -120,6 +122,26 @@ class Broadcast:
     requested_by: int | None = None
     requested_lang: str | None = None
     status_message_id: int | None = None
+
+
+def _cancel_pending(chat_id: int, topic: str | None) -> list[tuple[str, tuple[object, ...]]]:
+    """The statements that take `chat_id` out of the running announcements of `topic` (None:
+    of every topic) not yet sent to it; one on its way ("sending") stays."""
+    of_topic = "" if topic is None else " AND topic = ?"
+    jobs = f"SELECT id FROM broadcasts WHERE state = ?{of_topic}"
+    job_args: tuple[object, ...] = (RUNNING,) if topic is None else (RUNNING, topic)
+    return [
+        (
+            f"UPDATE broadcasts SET total = total - 1 WHERE id IN ({jobs}) AND id IN"
+            " (SELECT broadcast_id FROM broadcast_recipients WHERE chat_id = ? AND state = ?)",
+            (*job_args, chat_id, PENDING),
+        ),
+        (
+            f"DELETE FROM broadcast_recipients WHERE broadcast_id IN ({jobs})"
+            " AND chat_id = ? AND state = ?",
+            (*job_args, chat_id, PENDING),
+        ),
+    ]
 
 
 def _now() -> datetime:
@@ -228,7 +250,8 @@ class SubscriptionStore(OwnConnectionStore):
         )
 
     def unsubscribe(self, chat_id: int, topic: str) -> None:
-        """Stop `topic`; the chat id goes once no topic is left."""
+        """Stop `topic`, and the topic's announcements not yet sent to the chat; the chat
+        id goes once no topic is left."""
         self._write(
             [
                 ("DELETE FROM subscriber_topics WHERE chat_id = ? AND topic = ?", (chat_id, topic)),
@@ -237,12 +260,19 @@ class SubscriptionStore(OwnConnectionStore):
                     " (SELECT 1 FROM subscriber_topics WHERE chat_id = ?)",
                     (chat_id, chat_id),
                 ),
+                *_cancel_pending(chat_id, topic),
             ]
         )
 
     def unsubscribe_all(self, chat_id: int) -> bool:
-        """Stop every topic; True if the chat followed any."""
-        (deleted,) = self._write([("DELETE FROM subscribers WHERE chat_id = ?", (chat_id,))])
+        """Stop every topic, and every announcement not yet sent to the chat; True if the
+        chat followed any topic."""
+        deleted, *_ = self._write(
+            [
+                ("DELETE FROM subscribers WHERE chat_id = ?", (chat_id,)),
+                *_cancel_pending(chat_id, None),
+            ]
+        )
         return deleted > 0
 
     def forget(self, chat_id: int) -> None:
@@ -346,7 +376,7 @@ class SubscriptionStore(OwnConnectionStore):
 
     def counts(self, job: int) -> BroadcastCounts:
         (row,) = self._read("SELECT * FROM broadcasts WHERE id = ?", (job,))
-        if row["state"] == DONE:
+        if row["state"] in (DONE, REFUSED):
             return BroadcastCounts(
                 row["total"], row["delivered"], row["blocked"], row["failed"], 0, row["resent"]
             )
@@ -472,15 +502,18 @@ class SubscriptionStore(OwnConnectionStore):
             ]
         )
 
-    def mark_sending(self, job: int, chat_id: int, sent_before: int | None = None) -> None:
+    def mark_sending(self, job: int, chat_id: int, sent_before: int | None = None) -> bool:
         """`chat_id`'s message goes out now; `sent_before`, the same sender's previous
-        recipient, got theirs (one transaction for both: one commit per message)."""
+        recipient, got theirs (one transaction for both: one commit per message). False:
+        `chat_id` is no longer waiting for it (they unsubscribed or asked to be forgotten
+        meanwhile), so it must not be sent."""
         statements: list[tuple[str, tuple[object, ...]]] = []
         update = "UPDATE broadcast_recipients SET state = ? WHERE broadcast_id = ? AND chat_id = ?"
         if sent_before is not None:
             statements.append((update, (SENT, job, sent_before)))
-        statements.append((update, (SENDING, job, chat_id)))
-        self._write(statements)
+        statements.append((update + " AND state = ?", (SENDING, job, chat_id, PENDING)))
+        *_, marked = self._write(statements)
+        return marked > 0
 
     def mark_sent(self, job: int, chat_id: int) -> None:
         self._set_state(job, chat_id, SENT)
@@ -515,6 +548,29 @@ class SubscriptionStore(OwnConnectionStore):
                 ("DELETE FROM subscribers WHERE chat_id = ?", (chat_id,)),
             ]
         )
+
+    def refuse(self, job: int) -> BroadcastCounts:
+        """Stop a job Telegram refuses to deliver: nothing more is sent (a restart does not
+        resume it); its texts and counts are kept, its recipients deleted."""
+        counts = self.counts(job)
+        self._write(
+            [
+                (
+                    "UPDATE broadcasts SET state = ?, delivered = ?, blocked = ?, failed = ?,"
+                    " finished_at = ?, owner = NULL, lease_until = NULL WHERE id = ?",
+                    (
+                        REFUSED,
+                        counts.delivered,
+                        counts.blocked,
+                        counts.failed,
+                        _timestamp(_now()),
+                        job,
+                    ),
+                ),
+                ("DELETE FROM broadcast_recipients WHERE broadcast_id = ?", (job,)),
+            ]
+        )
+        return replace(counts, pending=0)
 
     def finish(self, job: int) -> BroadcastCounts:
         """Close a job with nothing pending: keep its counts, delete its recipients."""

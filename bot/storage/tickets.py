@@ -11,6 +11,11 @@ for limits, blocks and /forget. When a ticket has been closed for `retention_day
 id, name, question and hash are erased and its routes deleted; the dates and language stay,
 for the statistics.
 
+The limits must outlive /forget, or a user resets them by forgetting: each opening is also
+kept for a day under a pseudonym of its own (`ticket_openings`, no question, no name), and
+the daily limit counts those. A user's messages in a ticket are counted for an hour
+(`ticket_user_messages`, deleted with the ticket) for the cap on replies.
+
 Every write is its own transaction, committed (synchronous=FULL) before the method returns:
 whatever the bot then tells the user or staff is already on disk, and a kill -9 at any
 moment leaves either the whole write or none of it.
@@ -29,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from bot.storage.database import OwnConnectionStore, StorageUnavailable
+from bot.storage.keys import limit_hash
 from bot.storage.question_log import hash_user, key_path_for, load_or_create_key
 
 if TYPE_CHECKING:
@@ -36,7 +42,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 OPEN: Final = "open"
 CLOSED: Final = "closed"
 # Longest question kept: Telegram messages are at most 4096 characters anyway.
@@ -144,6 +150,32 @@ _MIGRATIONS: Final[dict[int, str]] = {
             blocked_at TEXT NOT NULL
         );
     """,
+    2: """
+        -- When a user opened a ticket, by a pseudonym of its own (keys.limit_hash): /forget
+        -- keeps these rows, so that it does not reset the daily limit. No question, no name,
+        -- no chat; a row is deleted a day after its ticket was opened.
+        CREATE TABLE ticket_openings (
+            limit_hash TEXT NOT NULL,
+            opened_at TEXT NOT NULL
+        );
+        CREATE INDEX ticket_openings_by_user ON ticket_openings (limit_hash, opened_at);
+        CREATE INDEX ticket_openings_by_time ON ticket_openings (opened_at);
+        -- When the user wrote in a ticket, for the cap on replies an hour; deleted with the
+        -- ticket (/forget) or after an hour.
+        CREATE TABLE ticket_user_messages (
+            ticket_id INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            sent_at TEXT NOT NULL
+        );
+        CREATE INDEX ticket_user_messages_by_ticket ON ticket_user_messages (ticket_id, sent_at);
+        CREATE INDEX ticket_user_messages_by_time ON ticket_user_messages (sent_at);
+        -- Which copy in the user's chat a staff message became: a staff edit corrects it.
+        CREATE TABLE ticket_relays (
+            ticket_id INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+            staff_message_id INTEGER NOT NULL,
+            user_message_id INTEGER NOT NULL,
+            PRIMARY KEY (ticket_id, staff_message_id)
+        ) WITHOUT ROWID;
+    """,
 }
 
 
@@ -197,6 +229,9 @@ class TicketStore(OwnConnectionStore):
     def user_hash(self, user_id: int) -> str:
         return hash_user(self._key, user_id)
 
+    def limit_hash(self, user_id: int) -> str:
+        return limit_hash(self._key, user_id)
+
     def now(self) -> datetime:
         return self._clock()
 
@@ -231,16 +266,31 @@ class TicketStore(OwnConnectionStore):
             if open_count >= max_open:
                 return LimitReached("open", None)
             day_ago = _timestamp(now - timedelta(days=1))
-            recent = db.execute(
-                "SELECT opened_at FROM tickets WHERE user_hash = ? AND opened_at > ?"
-                " ORDER BY opened_at",
-                (user, day_ago),
-            ).fetchall()
+            db.execute("DELETE FROM ticket_openings WHERE opened_at <= ?", (day_ago,))
+            counted = self.limit_hash(user_id)
+            recent = max(
+                # The openings survive /forget; the tickets count those opened before the
+                # openings were kept (an older version of the bot).
+                db.execute(
+                    "SELECT opened_at FROM ticket_openings WHERE limit_hash = ? AND opened_at > ?",
+                    (counted, day_ago),
+                ).fetchall(),
+                db.execute(
+                    "SELECT opened_at FROM tickets WHERE user_hash = ? AND opened_at > ?",
+                    (user, day_ago),
+                ).fetchall(),
+                key=len,
+            )
             if len(recent) >= max_per_day:
                 # The oldest of the day's tickets leaves the 24-hour window first.
-                oldest = _parse(recent[len(recent) - max_per_day][0])
+                times = sorted(row[0] for row in recent)
+                oldest = _parse(times[len(times) - max_per_day])
                 assert oldest is not None
                 return LimitReached("daily", oldest + timedelta(days=1))
+            db.execute(
+                "INSERT INTO ticket_openings (limit_hash, opened_at) VALUES (?, ?)",
+                (counted, _timestamp(now)),
+            )
             cursor = db.execute(
                 "INSERT INTO tickets (draft, user_hash, chat_id, user_name, lang, question,"
                 " offered, status, opened_at, last_activity_at, staff_chat_id)"
@@ -301,6 +351,24 @@ class TicketStore(OwnConnectionStore):
                 (chat_id, message_id, ticket_id),
             )
 
+    def add_relay(self, ticket_id: int, staff_message_id: int, user_message_id: int) -> None:
+        """Staff message `staff_message_id` reached the user as `user_message_id`."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ticket_relays (ticket_id, staff_message_id,"
+                " user_message_id) VALUES (?, ?, ?)",
+                (ticket_id, staff_message_id, user_message_id),
+            )
+
+    def relayed_copy(self, ticket_id: int, staff_message_id: int) -> int | None:
+        """The user's copy of a staff message of the ticket, if it was relayed."""
+        rows = self._read(
+            "SELECT user_message_id FROM ticket_relays"
+            " WHERE ticket_id = ? AND staff_message_id = ?",
+            (ticket_id, staff_message_id),
+        )
+        return int(rows[0][0]) if rows else None
+
     def ticket_for_message(self, chat_id: int, message_id: int) -> Ticket | None:
         rows = self._read(
             "SELECT tickets.* FROM ticket_routes JOIN tickets ON tickets.id = ticket_id"
@@ -338,12 +406,30 @@ class TicketStore(OwnConnectionStore):
                 (now, now, ticket_id),
             )
 
-    def note_user_message(self, ticket_id: int) -> None:
+    def note_user_message(self, ticket_id: int, max_per_hour: int | None = None) -> bool:
+        """Count a message of the user in the ticket, unless they wrote `max_per_hour`
+        already in the last hour (False: not counted, not to be relayed)."""
+        now = self._clock()
+        hour_ago = _timestamp(now - timedelta(hours=1))
         with self._transaction() as db:
-            db.execute(
+            db.execute("DELETE FROM ticket_user_messages WHERE sent_at <= ?", (hour_ago,))
+            if max_per_hour is not None:
+                (sent,) = db.execute(
+                    "SELECT COUNT(*) FROM ticket_user_messages WHERE ticket_id = ? AND sent_at > ?",
+                    (ticket_id, hour_ago),
+                ).fetchone()
+                if sent >= max_per_hour:
+                    return False
+            updated = db.execute(
                 "UPDATE tickets SET last_activity_at = ? WHERE id = ?",
-                (_timestamp(self._clock()), ticket_id),
+                (_timestamp(now), ticket_id),
             )
+            if updated.rowcount:
+                db.execute(
+                    "INSERT INTO ticket_user_messages (ticket_id, sent_at) VALUES (?, ?)",
+                    (ticket_id, _timestamp(now)),
+                )
+        return True
 
     def mark_undeliverable(self, ticket_id: int) -> bool:
         """The user blocked the bot; True the first time (staff are told once)."""
@@ -489,9 +575,8 @@ class TicketStore(OwnConnectionStore):
                 " WHERE id IN (SELECT id FROM (" + _EXPIRED_SELECT + ")) RETURNING id",
                 (CLOSED, _timestamp(now), CLOSED, cutoff, cutoff),
             ).fetchall()
-            db.executemany(
-                "DELETE FROM ticket_routes WHERE ticket_id = ?", [(row[0],) for row in rows]
-            )
+            for statement in ("DELETE FROM ticket_routes", "DELETE FROM ticket_relays"):
+                db.executemany(f"{statement} WHERE ticket_id = ?", [(row[0],) for row in rows])
         if rows:
             logger.info("tickets: erased the personal data of %d expired tickets", len(rows))
         return len(rows)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import re
@@ -18,22 +17,19 @@ import secrets
 import sqlite3
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlparse
 
-from telegram import BotCommand, LinkPreviewOptions, Message, Update
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseRateLimiter,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     Defaults,
     InlineQueryHandler,
@@ -51,32 +47,57 @@ from bot.core.knowledge_state import KnowledgeHolder
 from bot.core.locales import LocaleError
 from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
+from bot.storage.audit import AuditStore
 from bot.storage.database import StorageUnavailable
 from bot.storage.learning_store import LearningStore
 from bot.storage.stores import open_stores
 from bot.storage.subscriptions import SubscriptionStore
 from bot.storage.tickets import TicketStore
 from bot.storage.user_prefs import UserPrefs
-from bot.telegram_bot import (
-    admin_handlers,
-    forget,
-    handlers,
-    handoff,
-    learn_handlers,
-    start_failures,
-    subscriptions,
+from bot.telegram_bot import admin, announcements, answering, faq_desk, handoff, privacy
+from bot.telegram_bot.admin.commands import (
+    StaffNotifier,
+    set_admin_commands,
+    tell_admins_about_the_question_log,
 )
-from bot.telegram_bot.flood import FloodGuard
-from bot.telegram_bot.handlers import BotServices, QuestionRecorder, services_in
-from bot.telegram_bot.update_flow import BoundedStopApplication, BoundedUpdateQueue, RoomForUpdates
-from bot.telegram_bot.webhook import run_webhook
+from bot.telegram_bot.shared import guards, handler_groups
+from bot.telegram_bot.shared.addressing import ADDRESSED, NEW_MESSAGE
+from bot.telegram_bot.shared.learning import install as install_learning
+from bot.telegram_bot.shared.services import (
+    SERVICES_KEY,
+    BotServices,
+    QuestionRecorder,
+    services_in,
+    tracking_outcome,
+)
+from bot.telegram_bot.transport import start_failures
+from bot.telegram_bot.transport.delivery import default_rate_limiter
+from bot.telegram_bot.transport.flood import FloodGuard
+from bot.telegram_bot.transport.log_privacy import (
+    keep_token_out_of_logs,
+    keep_update_content_out_of_logs,
+)
+from bot.telegram_bot.transport.update_flow import (
+    BoundedStopApplication,
+    BoundedUpdateQueue,
+    RoomForUpdates,
+)
+from bot.telegram_bot.transport.webhook import run_webhook
 
 logger = logging.getLogger(__name__)
 
 TelegramApplication: TypeAlias = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
 
 # Only what the bot answers: no edited messages, member changes or channel posts.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+# chat_member: who joins or leaves the staff group (membership follows at once);
+# edited_message: a staff correction of a relayed reply.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.INLINE_QUERY,
+    Update.CHAT_MEMBER,
+]
 # Updates handled at once: one slow reply (a 429 wait, a slow network) must not hold up
 # everyone else's answer. Answers are independent, so their order across users is free.
 CONCURRENT_UPDATES = 64
@@ -87,15 +108,9 @@ UPDATES_IN_HAND = CONCURRENT_UPDATES
 POLL_BATCH = 8
 # On SIGTERM, the updates in hand get this long to be answered; then the bot exits.
 STOP_GRACE_SECONDS = 10.0
-# A 429 carries retry_after; waiting it out this many times gets the reply through.
-RATE_LIMIT_RETRIES = 3
-# A 5xx or a broken connection is retried this many times, after 0.5 s, then 1 s.
-NETWORK_RETRIES = 2
-NETWORK_RETRY_DELAY = 0.5
 EXIT_OK, EXIT_USAGE = 0, 2
 # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as a webhook's secret token.
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-REDACTED = "<token>"
 WATCH_FAQ_KEY, WATCHER_KEY = "watch_faq", "faq_watcher"
 WATCHER_STOP_SECONDS = 5
 
@@ -103,128 +118,30 @@ WATCHER_STOP_SECONDS = 5
 # ----- which update goes where ------------------------------------------------------------
 
 
-class AddressedToBot(filters.MessageFilter):
-    """Any private message; in a group, only commands for this bot, messages that mention
-    it and replies to its messages - never the rest of the group's conversation."""
-
-    def filter(self, message: Message) -> bool:
-        bot = message.get_bot()
-        if message.via_bot is not None and message.via_bot.id == bot.id:
-            return False  # an inline-mode answer shared back into the chat
-        if message.chat.type == ChatType.PRIVATE:
-            return True
-        replied = message.reply_to_message
-        if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
-            return True
-        text = message.text or message.caption or ""
-        if text.startswith("/"):
-            _, _, addressee = text.split(maxsplit=1)[0].partition("@")
-            return not addressee or addressee.lower() == (bot.username or "").lower()
-        if not bot.username:
-            return False
-        return handlers.mention_pattern(bot.username).search(text) is not None
-
-
-ADDRESSED = AddressedToBot(name="addressed_to_bot")
-NEW_MESSAGE = filters.UpdateType.MESSAGE
-
-
-def staff_handlers(application: TelegramApplication) -> list[CommandHandler[Any, None]]:
-    """The admins' commands, for their private chats only; before the catch-all for
-    unknown commands, which answers everyone else's /stats like any unknown command."""
-    admin_ids = services_in(application.bot_data).dialog.settings.telegram.admin_ids
-    if not admin_ids:
-        return []
-    staff_only = NEW_MESSAGE & filters.ChatType.PRIVATE & filters.User(user_id=admin_ids)
-    return [
-        CommandHandler("stats", admin_handlers.stats, filters=staff_only),
-        CommandHandler("unanswered", admin_handlers.unanswered, filters=staff_only),
-        CommandHandler("report", admin_handlers.report, filters=staff_only),
-        CommandHandler("reload", admin_handlers.reload_faq, filters=staff_only),
-    ]
-
-
 def add_handlers(application: TelegramApplication) -> None:
-    """The handler table."""
-    # Group -1 runs before the others: a flooding user's update stops there. Inline queries
-    # too (with a larger allowance): each one is a search, and a script can send thousands.
+    """The handler table: each feature adds its own handlers; answering's catch-alls last."""
+    # The flood gate runs before the answers: a flooding user's update stops there. Inline
+    # queries too (with a larger allowance): each one is a search, and a script can send
+    # thousands.
     application.add_handlers(
         [
-            MessageHandler(
-                NEW_MESSAGE & ADDRESSED & ~filters.StatusUpdate.ALL, handlers.flood_gate
-            ),
-            CallbackQueryHandler(handlers.flood_gate),
-            InlineQueryHandler(handlers.flood_gate),
+            MessageHandler(NEW_MESSAGE & ADDRESSED & ~filters.StatusUpdate.ALL, guards.flood_gate),
+            CallbackQueryHandler(guards.flood_gate),
+            InlineQueryHandler(guards.flood_gate),
         ],
-        group=-1,
+        group=handler_groups.FLOOD_GATE,
     )
-    handoff.register(application)  # "Ask the agency"; before the catch-alls below
-    learn_handlers.register(application)  # "did you mean" picks, /learn; likewise
-    application.add_handlers(
-        [
-            CommandHandler("start", handlers.start, filters=NEW_MESSAGE),
-            CommandHandler("forget", forget.forget, filters=NEW_MESSAGE),
-            CommandHandler(["topics", "faq"], handlers.topics, filters=NEW_MESSAGE),
-            CommandHandler("contact", handlers.contact, filters=NEW_MESSAGE),
-            CommandHandler("register", handlers.register, filters=NEW_MESSAGE),
-            CommandHandler("language", handlers.language, filters=NEW_MESSAGE),
-            CommandHandler("help", handlers.help_command, filters=NEW_MESSAGE),
-            *staff_handlers(application),
-            *subscriptions.register(application),
-            MessageHandler(
-                NEW_MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE, handlers.help_command
-            ),
-            MessageHandler(
-                NEW_MESSAGE & filters.TEXT & ~filters.COMMAND & ADDRESSED, handlers.question
-            ),
-            MessageHandler(
-                NEW_MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL & ADDRESSED,
-                handlers.unsupported,
-            ),
-            CallbackQueryHandler(handlers.button),
-            InlineQueryHandler(handlers.inline_query),
-        ]
-    )
-    application.add_error_handler(handlers.on_error)
+    handoff.register(application)  # "Ask the agency", ticket replies, the staff group
+    faq_desk.register(application)  # an admin's /faq, /edit ... (before answering's /faq)
+    answering.register(application)  # the menu commands, "did you mean" picks
+    privacy.register(application)  # /forget
+    admin.register(application)  # /stats, /report, /learn ...
+    announcements.register(application)  # /subscribe, /announce ...
+    answering.register_catch_alls(application)
+    application.add_error_handler(guards.on_error)
 
 
-# ----- delivery: rate limits, retries, one log line per update --------------------------
-
-
-class DeliveryRateLimiter(AIORateLimiter):
-    """PTB's rate limiter (Telegram's flood limits; waits out a 429's retry_after), which
-    also retries a request that failed on the network or with a 5xx.
-
-    A timeout is not retried: the message may have been delivered, and a user is better
-    served by one missing reply (logged) than by the same answer twice.
-    """
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        for attempt in range(NETWORK_RETRIES + 1):
-            try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-            except (BadRequest, TimedOut):
-                raise
-            except NetworkError as error:
-                if attempt == NETWORK_RETRIES:
-                    raise
-                logger.warning("%s failed (%s); retrying", endpoint, error)
-                await asyncio.sleep(NETWORK_RETRY_DELAY * (attempt + 1))
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def default_rate_limiter() -> BaseRateLimiter[int]:
-    return DeliveryRateLimiter(max_retries=RATE_LIMIT_RETRIES)
+# ----- one log line per update ---------------------------------------------------------
 
 
 class LoggedUpdateProcessor(SimpleUpdateProcessor):
@@ -233,7 +150,7 @@ class LoggedUpdateProcessor(SimpleUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         started = time.perf_counter()
-        with handlers.tracking_outcome() as outcome:
+        with tracking_outcome() as outcome:
             await coroutine
         milliseconds = (time.perf_counter() - started) * 1000
         update_id = update.update_id if isinstance(update, Update) else "-"
@@ -252,90 +169,6 @@ class LoggedUpdateProcessor(SimpleUpdateProcessor):
         )
 
 
-class TokenRedactingFilter(logging.Filter):
-    """Removes the bot token from a log record (message, arguments and traceback): Bot API
-    URLs contain it, and so may the errors of the HTTP library."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, REDACTED), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.token, REDACTED)
-        return True
-
-
-def keep_token_out_of_logs(token: str) -> None:
-    """Quieten the HTTP libraries (their request lines carry the token) and, as a second
-    line of defence, redact the token in every handler the root logger has now."""
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for handler in logging.getLogger().handlers:
-        if not any(
-            isinstance(existing, TokenRedactingFilter) and existing.token == token
-            for existing in handler.filters
-        ):
-            handler.addFilter(TokenRedactingFilter(token))
-
-
-class UpdateContentFilter(logging.Filter):
-    """python-telegram-bot logs the whole body of a webhook update it cannot parse (at
-    CRITICAL, with a traceback) and of every update (at DEBUG); it holds users' messages
-    and ids. These records keep the body's size and the update's kind only."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = str(record.msg)
-        if message.startswith("Something went wrong processing the data received"):
-            data = _first_argument(record)
-            error = record.exc_info[1] if record.exc_info else None
-            record.msg = (
-                "an update from the webhook could not be read (%d bytes, kind %s, %s); "
-                "it was not processed"
-            )
-            record.args = (_size_of(data), _kind_of(data), type(error).__name__)
-            record.exc_info, record.exc_text = None, None
-        elif message.startswith("Webhook received data"):
-            body = _first_argument(record)
-            record.msg, record.args = "webhook received %d bytes", (len(str(body).encode()),)
-        return True
-
-
-def _first_argument(record: logging.LogRecord) -> object:
-    # logging keeps a lone mapping argument as `args` itself, not in a tuple.
-    if isinstance(record.args, tuple):
-        return record.args[0] if record.args else None
-    return record.args
-
-
-def _size_of(data: object) -> int:
-    try:
-        return len(json.dumps(data, ensure_ascii=False).encode())
-    except (TypeError, ValueError):
-        return -1
-
-
-def _kind_of(data: object) -> str:
-    """The update's kind ("message", "callback_query", ...), if it looks like one."""
-    if not isinstance(data, dict):
-        return type(data).__name__
-    kinds = [key for key in data if key != "update_id"]
-    if len(kinds) == 1 and isinstance(kinds[0], str) and re.fullmatch(r"[a-z_]{1,40}", kinds[0]):
-        return kinds[0]
-    return "unknown"
-
-
-def keep_update_content_out_of_logs() -> None:
-    updater_logger = logging.getLogger("telegram.ext.Updater")
-    if not any(isinstance(existing, UpdateContentFilter) for existing in updater_logger.filters):
-        updater_logger.addFilter(UpdateContentFilter())
-
-
 # ----- building and running ---------------------------------------------------------------
 
 
@@ -348,20 +181,22 @@ async def post_init(application: TelegramApplication) -> None:
     await application.bot.set_my_commands(bot_commands(svc.dialog, settings.default_language))
     for lang in settings.languages:
         await application.bot.set_my_commands(bot_commands(svc.dialog, lang), language_code=lang)
-    await admin_handlers.set_admin_commands(application.bot, svc)
-    admin_handlers.tell_admins_about_the_question_log(application.bot, svc)
+    await set_admin_commands(application.bot, svc)
+    tell_admins_about_the_question_log(application.bot, svc)
     if application.bot_data.get(WATCH_FAQ_KEY) and svc.reloader is not None:
         stop = asyncio.Event()
         watcher = asyncio.create_task(svc.reloader.watch(stop), name="faq watcher")
         application.bot_data[WATCHER_KEY] = (stop, watcher)
     await handoff.start(application)
-    await subscriptions.start(application)
+    await announcements.start(application)
+    await faq_desk.start(application)
 
 
 async def post_stop(application: TelegramApplication) -> None:
     """Stop watching faq/ (the watcher wakes within its polling step)."""
     await handoff.stop(application)
-    await subscriptions.stop(application)
+    await announcements.stop(application)
+    await faq_desk.stop(application)
     running = application.bot_data.pop(WATCHER_KEY, None)
     if running is None:
         return
@@ -397,12 +232,14 @@ def build_application(
     watch_faq: bool = False,
     subscription_store: SubscriptionStore | None = None,
     stop_grace: float = STOP_GRACE_SECONDS,
+    faq_audit: AuditStore | None = None,
 ) -> TelegramApplication:
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
     /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
     change while the bot runs. `subscription_store` keeps subscriptions and announcements
-    (default: in memory, when config.yaml names topics).
+    (default: in memory, when config.yaml names topics). `faq_audit` keeps the admins'
+    changes to faq/ from Telegram (without it, the FAQ desk refuses changes).
     On stop, updates in hand get `stop_grace` seconds."""
     keep_token_out_of_logs(token)
     keep_update_content_out_of_logs()
@@ -418,6 +255,7 @@ def build_application(
         .get_updates_request(polling)
         .token(token)
         .base_url(settings.telegram.base_url)
+        .base_file_url(file_url(settings.telegram.base_url))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -448,7 +286,7 @@ def build_application(
         question_log=question_log,
         question_source=question_log if isinstance(question_log, QuestionSource) else None,
     )
-    notifier = admin_handlers.StaffNotifier(application.bot, svc)
+    notifier = StaffNotifier(application.bot, svc)
     svc.reloader = KnowledgeReloader(
         settings,
         holder,
@@ -456,14 +294,25 @@ def build_application(
         on_rejected=notifier.on_rejected,
         faq_dir=faq_dir,
     )
-    application.bot_data[handlers.SERVICES_KEY] = svc
+    application.bot_data[SERVICES_KEY] = svc
     application.bot_data[WATCH_FAQ_KEY] = watch_faq
-    forget.add_default_forgetters(application, svc)
+    privacy.install(application, svc)
     handoff.install(application, tickets)  # needs a staff group in config.yaml `handoff:`
-    learn_handlers.install(application, learning)
-    subscriptions.install(application, subscription_store, request=request)
+    install_learning(application, learning)
+    announcements.install(application, subscription_store, request=request)
+    faq_desk.install(application, faq_audit, faq_dir)
     add_handlers(application)
     return application
+
+
+def file_url(base_url: str) -> str:
+    """Where files are downloaded from, beside the Bot API's address: Telegram serves
+    https://api.telegram.org/bot<token>/ and /file/bot<token>/, a local Bot API server the
+    same paths on its own host."""
+    head, found, tail = base_url.rpartition("/bot")
+    if not found:
+        return "https://api.telegram.org/file/bot"
+    return f"{head}/file/bot{tail}"
 
 
 def webhook_secret_problem(secret: str | None) -> str | None:
@@ -575,6 +424,9 @@ def _run_until_stopped(
         subscription_store = _optional_store(
             more_stores, lambda: SubscriptionStore(settings.question_log_path), "subscriptions"
         )
+        faq_audit = _optional_store(
+            more_stores, lambda: AuditStore(settings.question_log_path), "FAQ editing"
+        )
         application = build_application(
             settings,
             token,
@@ -587,6 +439,7 @@ def _run_until_stopped(
             faq_dir=faq_dir,
             watch_faq=True,
             subscription_store=subscription_store,
+            faq_audit=faq_audit,
         )
         if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)

@@ -49,7 +49,7 @@ def test_it_shares_the_question_logs_file_and_keeps_everything_across_a_reopen(
         assert reopened.last_applied() is None
         assert reopened.decided()["def67890"] == "undone"  # offered again
     versions = sqlite3.connect(path).execute("SELECT version FROM learning_schema_version")
-    assert [row[0] for row in versions] == [1]
+    assert [row[0] for row in versions] == [1, 2]
 
 
 def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
@@ -91,3 +91,23 @@ def test_a_store_that_creates_the_bots_file_creates_it_private(tmp_path: Path) -
     with LearningStore(path):
         pass
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_pick_counts_only_for_an_offered_entry_pressed_by_the_asker(tmp_path: Path) -> None:
+    path = tmp_path / "questions.sqlite3"
+    with LearningStore(path) as store:
+        offered = store.pick_tag("q1", "office-address", 41)
+        assert len(offered) == 8
+        # Forged: an entry that was not offered, with the tag of one that was.
+        assert not store.record_pick("q1", "how-to-apply", user_id=41, tag=offered)
+        # Someone else pressing the asker's button (in a group).
+        assert not store.record_pick("q1", "office-address", user_id=42, tag=offered)
+        since = datetime.now(UTC) - timedelta(days=1)
+        assert store.choices(since) == {}
+        assert store.record_pick("q1", "office-address", user_id=41, tag=offered)
+        assert store.choices(since) == {"q1": "office-address"}
+    # The key is kept: a button sent before a restart still counts after it.
+    with LearningStore(path) as reopened:
+        assert reopened.pick_tag("q1", "office-address", 41) == offered
+    with LearningStore(tmp_path / "other.sqlite3") as elsewhere:
+        assert elsewhere.pick_tag("q1", "office-address", 41) != offered

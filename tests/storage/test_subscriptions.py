@@ -50,6 +50,27 @@ def test_topics_are_switched_on_and_off_and_the_chat_id_goes_with_the_last(
     assert store.subscribers() == {12: "en"}
 
 
+def test_unsubscribing_cancels_the_announcements_not_yet_sent(store: SubscriptionStore) -> None:
+    store.subscribe_many({1: "en", 2: "en", 3: "sq", 4: "en"}, "calls")
+    store.subscribe(2, "news", "en")
+    calls = store.create_broadcast("calls", {"en": "New call"}).id
+    news = store.create_broadcast("news", {"en": "News"}).id
+    assert store.mark_sending(calls, 4)  # on its way already: it stays
+    store.unsubscribe(1, "calls")
+    store.unsubscribe(2, "news")  # another topic: the call still reaches chat 2
+    store.unsubscribe_all(3)
+    store.unsubscribe_all(4)
+    assert [r.chat_id for r in store.pending(calls, 10)] == [2]
+    assert store.counts(calls).total == 2
+    assert store.pending(news, 10) == []
+    assert store.counts(news).total == 0
+    # A sender that took chat 1 from the queue before it left does not send to it.
+    assert not store.mark_sending(calls, 1)
+    assert store.mark_sending(calls, 2, sent_before=4)
+    store.mark_sent(calls, 2)
+    assert store.finish(calls).delivered == 2
+
+
 def test_only_the_chat_id_the_topics_and_the_language_are_stored(
     store: SubscriptionStore, tmp_path: Path
 ) -> None:

@@ -131,6 +131,57 @@ def test_tickets_per_day_are_limited_and_the_user_learns_when_to_ask_again(
     assert isinstance(open_ticket(store, max_per_day=2), Opened)
 
 
+def test_forget_does_not_reset_the_daily_limit(
+    store: TicketStore, clock: Clock, path: Path
+) -> None:
+    for _ in range(2):
+        opened(open_ticket(store, max_per_day=2, max_open=1))
+        store.forget_user(7)
+        clock.advance(minutes=5)
+    refused = open_ticket(store, max_per_day=2, max_open=1)
+    assert isinstance(refused, LimitReached)
+    assert refused.kind == "daily"
+    assert refused.retry_at == datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    assert isinstance(open_ticket(store, user_id=8, max_per_day=2), Opened)  # others unaffected
+    # What /forget keeps is no pseudonym the question log or the tickets use.
+    store.checkpoint()
+    files = b"".join(p.read_bytes() for p in path.parent.iterdir() if p.is_file())
+    assert store.user_hash(7).encode() not in files
+    clock.advance(days=1)
+    assert isinstance(open_ticket(store, max_per_day=2, max_open=1), Opened)
+
+
+def test_tickets_opened_before_the_openings_were_kept_still_count(
+    store: TicketStore, path: Path
+) -> None:
+    opened(open_ticket(store, max_per_day=2))
+    opened(open_ticket(store, max_per_day=2))
+    with sqlite3.connect(path) as connection:  # as an older version left the file
+        connection.execute("DELETE FROM ticket_openings")
+    assert isinstance(open_ticket(store, max_per_day=2), LimitReached)
+
+
+def test_a_users_messages_in_one_ticket_are_capped_per_hour(
+    store: TicketStore, clock: Clock
+) -> None:
+    ticket = opened(open_ticket(store))
+    other = opened(open_ticket(store, user_id=8))
+    assert [store.note_user_message(ticket.id, max_per_hour=3) for _ in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert store.note_user_message(other.id, max_per_hour=3)  # another ticket, its own count
+    clock.advance(minutes=59)
+    assert not store.note_user_message(ticket.id, max_per_hour=3)
+    clock.advance(minutes=1, seconds=1)
+    assert store.note_user_message(ticket.id, max_per_hour=3)
+    again = store.ticket(ticket.id)
+    assert again is not None
+    assert again.last_activity_at == clock.now
+
+
 def test_a_blocked_user_opens_nothing_and_forget_does_not_lift_the_block(
     store: TicketStore, path: Path
 ) -> None:
