@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import bot.core.knowledge as knowledge_module
+import bot.core.yaml_files as knowledge_module
 import bot.storage.knowledge_cache as knowledge_cache
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBaseError
