@@ -10,7 +10,6 @@ that makes two entries' variants the same question.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from bot.core.matcher import Candidate, Match
 from bot.core.synonyms import SYNONYMS_FILE
 from bot.core.text import normalise
 from bot.staff.drafts import draft_count, drafts_path
+from bot.staff.near_duplicates import close_pairs, connected
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
 # Two variants of different entries this alike (0-100, rapidfuzz ratio on normalised text)
@@ -143,54 +143,6 @@ def _variants(loaded: LoadedKnowledge) -> list[tuple[str, str, str]]:
         for lang, variants in entry.questions.items()
         for variant in variants
     ]
-
-
-def _close_pairs(texts: list[str]) -> list[tuple[int, int]]:
-    """Pairs (i < j) of distinct texts at least CONFUSABLE_SIMILARITY alike.
-
-    No all-pairs comparison: texts are indexed by their character trigrams, and a text is
-    compared only with those sharing one of its rarest trigrams. That finds every pair: a
-    text's Indel distance to a text this alike is at most `edits`, each edit removes at
-    most three of its trigrams, so an alike text shares all but 3 * edits of them, and
-    hence one of any 3 * edits + 1 (prefix filtering). Texts too short for the bound are
-    compared with every text of a possible length."""
-    share = CONFUSABLE_SIMILARITY / 100
-    grams = [_trigrams(text) for text in texts]
-    postings: dict[str, list[int]] = {}
-    by_length: dict[int, list[int]] = {}
-    for index, (text, text_grams) in enumerate(zip(texts, grams, strict=True)):
-        if not text:
-            continue
-        by_length.setdefault(len(text), []).append(index)
-        for gram in text_grams:
-            postings.setdefault(gram, []).append(index)
-    pairs = []
-    for index, text in enumerate(texts):
-        if not text:
-            continue
-        longest = math.floor(len(text) * (2 - share) / share)
-        edits = math.floor((1 - share) * (len(text) + longest))
-        probe = 3 * edits + 1
-        candidates: set[int] = set()
-        if probe < len(grams[index]):
-            rarest = sorted(grams[index], key=lambda gram: len(postings[gram]))[:probe]
-            for gram in rarest:
-                candidates.update(postings[gram])
-        else:
-            shortest = math.ceil(len(text) * share / (2 - share))
-            for size in range(shortest, longest + 1):
-                candidates.update(by_length.get(size, ()))
-        later = {other: texts[other] for other in candidates if other > index}
-        for _, _, other in process.extract(
-            text, later, scorer=fuzz.ratio, score_cutoff=CONFUSABLE_SIMILARITY, limit=None
-        ):
-            pairs.append((index, other))
-    return sorted(pairs)
-
-
-def _trigrams(text: str) -> set[str]:
-    padded = f" {text} "
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
 def _joined_questions(loaded: LoadedKnowledge, faq_dir: Path) -> list[Problem]:
@@ -483,12 +435,13 @@ def _self_test(loaded: LoadedKnowledge, faq_dir: Path, affected_by: str | None =
     for index, (_, _, text) in enumerate(variants):
         same_text.setdefault(normalise(text), []).append(index)
     texts = list(same_text)
-    pairs = [(same_text[texts[i]][0], same_text[texts[j]][0]) for i, j in _close_pairs(texts)] + [
-        (group[0], other) for group in same_text.values() for other in group[1:]
-    ]
+    pairs = [
+        (same_text[texts[i]][0], same_text[texts[j]][0])
+        for i, j in close_pairs(texts, CONFUSABLE_SIMILARITY)
+    ] + [(group[0], other) for group in same_text.values() for other in group[1:]]
     test = _SelfTest(loaded, faq_dir)
     groups = [
-        group for group in _connected(pairs) if len({variants[index][0] for index in group}) > 1
+        group for group in connected(pairs) if len({variants[index][0] for index in group}) > 1
     ]
     problems = [test.group([variants[i] for i in group]) for group in groups]
     twins = {index for group in groups for index in group}
@@ -499,25 +452,6 @@ def _self_test(loaded: LoadedKnowledge, faq_dir: Path, affected_by: str | None =
                 problems.append(problem)
     reported = frozenset((variants[i][0], variants[i][2]) for i in twins)
     return _Tested(problems, reported)
-
-
-def _connected(pairs: list[tuple[int, int]]) -> list[list[int]]:
-    """The groups of variants joined by pairs (each variant once), each in order."""
-    parent: dict[int, int] = {}
-
-    def root(index: int) -> int:
-        parent.setdefault(index, index)
-        while parent[index] != index:
-            parent[index] = parent[parent[index]]
-            index = parent[index]
-        return index
-
-    for first, second in pairs:
-        parent[root(first)] = root(second)
-    groups: dict[int, list[int]] = {}
-    for index in sorted(parent):
-        groups.setdefault(root(index), []).append(index)
-    return sorted(groups.values())
 
 
 def _and_more(problem: Problem, others: list[tuple[str, str, str]]) -> Problem:
