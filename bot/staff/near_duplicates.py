@@ -10,7 +10,6 @@ import math
 
 from rapidfuzz import fuzz, process
 
-
 # Bounds are rounded outwards by this much: 3 * 1.4 / 0.6 is 6.999... in floating point.
 _ROUNDING = 1e-9
 
