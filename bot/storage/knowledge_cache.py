@@ -39,7 +39,7 @@ CACHE_FILE = "knowledge.cache"
 # edit only the edited file is read again, which is most of the time lint takes then.
 FILES_CACHE_FILE = "knowledge-files.cache"
 # Raise when the file's layout changes; the code's own digest covers everything else.
-_FORMAT = b"ascs-faq-knowledge-cache 1\n"
+_FORMAT = b"ascs-faq-knowledge-cache 2\n"
 _DIGEST_SIZE = 32
 
 
@@ -130,27 +130,28 @@ def _code_digest() -> bytes:
 
 
 def _read(path: Path, key: bytes) -> object:
+    """The value kept under `key`, or None. The file is: format line, key, digest of the
+    pickled value, the pickled value; a file for another key is left unread past its key."""
+    start = len(_FORMAT) + len(key)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            if file.read(start) != _FORMAT + key:
+                return None  # another format, or other files, settings or code
+            digest = file.read(_DIGEST_SIZE)
+            payload = file.read()
     except OSError:
         return None
-    header = len(_FORMAT) + _DIGEST_SIZE
-    if len(data) < header + len(key) or not data.startswith(_FORMAT):
-        return None
-    payload = data[header:]
-    if hashlib.sha256(payload).digest() != data[len(_FORMAT) : header]:
+    if hashlib.sha256(payload).digest() != digest:
         return None  # damaged: ignore it
-    if payload[: len(key)] != key:
-        return None  # written for other files, settings or code
     try:
-        return pickle.loads(payload[len(key) :])
+        return pickle.loads(payload)
     except Exception:  # a file the digest let through but this code cannot read
         return None
 
 
 def _write(path: Path, key: bytes, value: object) -> None:
-    payload = key + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    data = _FORMAT + hashlib.sha256(payload).digest() + payload
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    data = _FORMAT + key + hashlib.sha256(payload).digest() + payload
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".knowledge-", dir=path.parent)
