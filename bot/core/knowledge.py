@@ -166,7 +166,7 @@ def load_knowledge_base(
     glossary, glossary_problems = load_glossary(glossary_path, display_name(glossary_path, folder))
     try:
         knowledge = _assemble(
-            parsed, str(folder), placeholders or {}, link_names, time_zone, languages
+            parsed, str(folder), placeholders or {}, link_names, time_zone, languages, parsed_texts
         )
     except KnowledgeBaseError as error:
         raise KnowledgeBaseError(sorted([*error.problems, *glossary_problems])) from None
@@ -218,6 +218,7 @@ def _assemble(
     link_names: frozenset[str] | None,
     time_zone: tzinfo,
     languages: Sequence[str] | None = None,
+    parsed_texts: MutableMapping[str, tuple[Any, Any]] | None = None,
 ) -> KnowledgeBase:
     problems: list[Problem] = []
     for parsed in parsed_files:
@@ -226,8 +227,16 @@ def _assemble(
             continue
         if parsed.data is None:
             problems.append(Problem(parsed.name, 1, "the file is empty; it needs 'entries:'"))
-        else:
-            problems.extend(schema_problems(parsed, faq_schema()))
+            continue
+        # The schema's verdict on a file read before is kept with it (load_knowledge_base).
+        checked = f"schema {parsed.name} {parsed.digest}"
+        if parsed_texts is not None and parsed.digest and checked in parsed_texts:
+            problems.extend(parsed_texts[checked][0])
+            continue
+        found = schema_problems(parsed, faq_schema())
+        if parsed_texts is not None and parsed.digest:
+            parsed_texts[checked] = (tuple(found), None)
+        problems.extend(found)
     if any(p.severity == "error" for p in problems):
         raise KnowledgeBaseError(sorted(problems))
 

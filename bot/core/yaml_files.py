@@ -42,6 +42,7 @@ class ParsedFile:
     data: Any
     root: yaml.Node | None
     problems: list[Problem]
+    digest: str = ""  # of the file's text, when it was read
 
 
 def parse_file(
@@ -99,7 +100,7 @@ def parse_file(
     except ValueError as error:  # PyYAML builds dates itself: 2025-13-45 raises ValueError
         return ParsedFile(name, path.stem, None, None, [_bad_date(text, name, error)])
     problems = _duplicate_keys(root, name)
-    return ParsedFile(name, path.stem, data, root, problems)
+    return ParsedFile(name, path.stem, data, root, problems, digest)
 
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"

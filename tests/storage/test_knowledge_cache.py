@@ -142,3 +142,18 @@ def test_after_an_edit_only_the_edited_file_is_read_again(
     monkeypatch.setattr(knowledge_module, "compose_and_load", counting_read)
     load_knowledge(settings)
     assert read == [edited.read_text(encoding="utf-8")]
+
+
+def test_a_schema_error_is_reported_every_time_not_only_the_first(settings: Settings) -> None:
+    load_knowledge(settings)
+    path = next(settings.faq_dir.glob("*.yaml"))
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("    answer:", "    anwser:", 1), encoding="utf-8"
+    )
+    messages = []
+    for _ in range(2):
+        with pytest.raises(KnowledgeBaseError) as caught:
+            load_knowledge(settings)
+        messages.append(sorted(str(p) for p in caught.value.problems))
+    assert messages[0] == messages[1]
+    assert any("anwser" in m for m in messages[0])
