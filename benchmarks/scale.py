@@ -9,8 +9,8 @@ before), in one run with the two interleaved so that the machine's noise falls o
   variants (CLINC150's first 10 training questions per intent, copied 1 and 10 times with
   renamed entries), asked the 3,000 validation questions, in a fresh process per size;
 - lint: wall time of `python -m bot lint --faq DIR` on those two knowledge bases written as
-  YAML files, after an edit (nothing cached: what staff wait for after changing a file) and
-  again without one (the knowledge cache of this checkout is warm);
+  YAML files: with nothing kept yet (a fresh state folder), then after an edit to one file
+  (what staff wait for after changing a file), then again without a change;
 - accept: wall time of planning and checking one learned variant on a copy of faq/
   (`plan_variant` + `validate`, the work of `learn --accept` before its atomic rename), on
   the checkout's ASCS faq/ and on the 1,500 CLINC150 variants (benchmarks/learning.py's);
@@ -160,7 +160,9 @@ def measure(trees: dict[str, Path], data_path: Path, runs: int) -> dict[str, dic
                     config = config_for(tree, state)
                     lint = [python, "-m", "bot", "--config", str(config), "lint"]
                     lint += ["--faq", str(folders[copies])]
-                    # An edit: a file of the folder changes, so nothing cached fits.
+                    # First with nothing kept (a fresh state folder), then after an edit
+                    # to one file (what staff wait for), then again without a change.
+                    record.setdefault(f"lint s @{size} nothing cached", []).append(wall(lint, tree))
                     edited = folders[copies] / "topic00000.yaml"
                     edited.write_text(
                         edited.read_text(encoding="utf-8") + f"# edit {name} {run}\n",
