@@ -237,7 +237,10 @@ def _configured_faq_path(source: Path) -> str | None:
 
 
 def _dialog(args: argparse.Namespace, settings: Settings) -> Dialog:
-    dialog, _holder = build_dialog(settings, getattr(args, "faq", None))
+    from bot.storage.knowledge_cache import load_knowledge
+
+    faq_dir = getattr(args, "faq", None)
+    dialog, _holder = build_dialog(settings, faq_dir, loaded=load_knowledge(settings, faq_dir))
     return dialog
 
 
@@ -345,11 +348,11 @@ def _ask(
 def _lint(
     args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO
 ) -> int:
-    from bot.core.knowledge_state import build_knowledge
     from bot.staff.lint import lint_warnings, unknown_fact_notes
+    from bot.storage.knowledge_cache import load_knowledge
 
     faq_dir = args.faq or settings.faq_dir
-    loaded = build_knowledge(settings, faq_dir)
+    loaded = load_knowledge(settings, faq_dir)
     warnings = lint_warnings(
         loaded, faq_dir, dated=settings.dated_answers, pending_links=settings.pending_links
     )

@@ -70,6 +70,14 @@ class MatchingSettings:
     suggest_threshold: float = 20.0
     ambiguity_margin: float = 3.0
     max_suggestions: int = 3
+    # Evidence beyond function words (shares 0-1 of the question's subject words that an
+    # entry's questions use too; bot.core.search_index.ScoredEntry.evidence).
+    answer_min_evidence: float = 0.1
+    suggest_min_evidence: float = 0.35
+    lone_word_min_specificity: float = 0.62
+
+
+_EVIDENCE_KEYS = ("answer_min_evidence", "suggest_min_evidence", "lone_word_min_specificity")
 
 
 @dataclass(frozen=True)
@@ -274,7 +282,13 @@ def settings_from_mapping(
     matching_raw = reader.mapping(
         root.get("matching", {}),
         "matching",
-        optional={"answer_threshold", "suggest_threshold", "ambiguity_margin", "max_suggestions"},
+        optional={
+            "answer_threshold",
+            "suggest_threshold",
+            "ambiguity_margin",
+            "max_suggestions",
+            *_EVIDENCE_KEYS,
+        },
     )
     defaults = MatchingSettings()
     matching = MatchingSettings(
@@ -302,6 +316,12 @@ def settings_from_mapping(
             1,
             8,
         ),
+        **{
+            key: reader.number(
+                matching_raw.get(key, getattr(defaults, key)), f"matching.{key}", 0, 1
+            )
+            for key in _EVIDENCE_KEYS
+        },
     )
     if matching.suggest_threshold > matching.answer_threshold:
         raise ConfigError(

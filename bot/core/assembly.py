@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.core.dialog import Dialog
-from bot.core.knowledge_state import KnowledgeHolder, build_knowledge
+from bot.core.knowledge_state import KnowledgeHolder, LoadedKnowledge, build_knowledge
 from bot.core.locales import load_locales
 from bot.core.matcher import utc_now
 
@@ -19,12 +19,14 @@ def build_dialog(
     bot_username: str = "",
     *,
     clock: Callable[[], datetime] = utc_now,
+    loaded: LoadedKnowledge | None = None,
 ) -> tuple[Dialog, KnowledgeHolder]:
-    """The dialog over a freshly loaded knowledge base. Raises KnowledgeBaseError.
+    """The dialog over a freshly loaded knowledge base (or `loaded`, already loaded).
+    Raises KnowledgeBaseError.
 
     `clock` (default: the real time) decides when entries with an `expires:` day stop.
     """
-    holder = KnowledgeHolder(build_knowledge(settings, faq_dir, clock=clock))
+    holder = KnowledgeHolder(loaded or build_knowledge(settings, faq_dir, clock=clock))
     dialog = Dialog(
         settings,
         load_locales(settings.languages),

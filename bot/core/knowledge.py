@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
@@ -43,6 +43,8 @@ class Entry:
     category: str  # the key of the category (the file's name without .yaml)
     links: tuple[str, ...] = ()  # link names from config.yaml, shown as buttons
     related: tuple[str, ...] = ()  # ids of entries offered as "see also"
+    # ids of entries whose answer this one gives too: no "did you mean" between them
+    covers: tuple[str, ...] = ()
     file: str = ""
     line: int = 0
     # Given instead of `answers` while one of `links` has no address yet in config.yaml.
@@ -135,6 +137,7 @@ def load_knowledge_base(
     link_names: frozenset[str] | None = None,
     time_zone: tzinfo = UTC,
     languages: Sequence[str] | None = None,
+    parsed_texts: MutableMapping[str, tuple[Any, Any]] | None = None,
 ) -> KnowledgeBase:
     """Load every faq/*.yaml file in `directory`.
 
@@ -158,12 +161,12 @@ def load_knowledge_base(
         ) from None
     if not files:
         raise KnowledgeBaseError([Problem(str(folder), 0, "the folder has no .yaml files")])
-    parsed = [parse_file(path, display_name(path, folder)) for path in files]
+    parsed = [parse_file(path, display_name(path, folder), parsed_texts) for path in files]
     glossary_path = folder / SYNONYMS_FILE
     glossary, glossary_problems = load_glossary(glossary_path, display_name(glossary_path, folder))
     try:
         knowledge = _assemble(
-            parsed, str(folder), placeholders or {}, link_names, time_zone, languages
+            parsed, str(folder), placeholders or {}, link_names, time_zone, languages, parsed_texts
         )
     except KnowledgeBaseError as error:
         raise KnowledgeBaseError(sorted([*error.problems, *glossary_problems])) from None
@@ -215,6 +218,7 @@ def _assemble(
     link_names: frozenset[str] | None,
     time_zone: tzinfo,
     languages: Sequence[str] | None = None,
+    parsed_texts: MutableMapping[str, tuple[Any, Any]] | None = None,
 ) -> KnowledgeBase:
     problems: list[Problem] = []
     for parsed in parsed_files:
@@ -223,8 +227,16 @@ def _assemble(
             continue
         if parsed.data is None:
             problems.append(Problem(parsed.name, 1, "the file is empty; it needs 'entries:'"))
-        else:
-            problems.extend(schema_problems(parsed, faq_schema()))
+            continue
+        # The schema's verdict on a file read before is kept with it (load_knowledge_base).
+        checked = f"schema {parsed.name} {parsed.digest}"
+        if parsed_texts is not None and parsed.digest and checked in parsed_texts:
+            problems.extend(parsed_texts[checked][0])
+            continue
+        found = schema_problems(parsed, faq_schema())
+        if parsed_texts is not None and parsed.digest:
+            parsed_texts[checked] = (tuple(found), None)
+        problems.extend(found)
     if any(p.severity == "error" for p in problems):
         raise KnowledgeBaseError(sorted(problems))
 
@@ -318,6 +330,7 @@ def _assemble(
                     category=parsed.key,
                     links=tuple(raw.get("links", [])),
                     related=tuple(raw.get("related", [])),
+                    covers=tuple(raw.get("covers", [])),
                     file=parsed.name,
                     line=line,
                     answers_until_link_set=answers["answer_until_link_set"],
@@ -331,25 +344,26 @@ def _assemble(
         categories.append(Category(parsed.key, dict(category_titles), tuple(ids)))
 
     for entry in entries:
-        for related in entry.related:
-            if related not in first_seen:
-                problems.append(
-                    Problem(
-                        entry.file,
-                        entry.line,
-                        f"related: no entry has the id {related!r}",
-                        entry.id,
+        for key, named in (("related", entry.related), ("covers", entry.covers)):
+            for other in named:
+                if other not in first_seen:
+                    problems.append(
+                        Problem(
+                            entry.file,
+                            entry.line,
+                            f"{key}: no entry has the id {other!r}",
+                            entry.id,
+                        )
                     )
-                )
-            elif related == entry.id:
-                problems.append(
-                    Problem(
-                        entry.file,
-                        entry.line,
-                        "related: an entry cannot be related to itself",
-                        entry.id,
+                elif other == entry.id:
+                    problems.append(
+                        Problem(
+                            entry.file,
+                            entry.line,
+                            f"{key}: an entry cannot name itself",
+                            entry.id,
+                        )
                     )
-                )
         for lang in all_languages:
             if lang not in entry.questions:
                 problems.append(

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.core.knowledge import KnowledgeBase, load_knowledge_base
@@ -30,10 +31,12 @@ def build_knowledge(
     faq_dir: Path | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
+    parsed_texts: MutableMapping[str, tuple[Any, Any]] | None = None,
 ) -> LoadedKnowledge:
     """Load and validate the FAQ folder and index it. Raises KnowledgeBaseError.
 
-    `clock` (aware datetimes; default: the real time) decides when dated entries expire.
+    `clock` (aware datetimes; default: the real time) decides when dated entries expire;
+    `parsed_texts` is load_knowledge_base's store of files already read.
     """
     knowledge = load_knowledge_base(
         faq_dir or settings.faq_dir,
@@ -41,6 +44,7 @@ def build_knowledge(
         link_names=frozenset(settings.links),
         time_zone=settings.dated_answers.zone,
         languages=settings.languages,
+        parsed_texts=parsed_texts,
     )
     return LoadedKnowledge(knowledge, Matcher(knowledge, settings.matching, clock=clock or utc_now))
 

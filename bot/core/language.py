@@ -30,7 +30,7 @@ def _split(text: str) -> list[str]:
 FUNCTION_WORDS: Mapping[str, frozenset[str]] = {
     "en": frozenset(
         _split("""a about after all also am an and any are as at be been before but by can could
-        did do does for from get give got had has have he her here his how i if in into is
+        did do does for from get give go got had has have he her here his how i if in into is
         it its just know let like many may me might more most much must my need no not now
         of on or our out please she should so some tell than that the their them then there
         these they this those to too up us very want was we were what when where which who

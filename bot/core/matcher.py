@@ -43,6 +43,12 @@ MAX_QUESTION_WORDS = 40
 class Candidate:
     entry_id: str
     score: float  # 0-100
+    # The share (0-1) of the question's subject words the entry's questions use too
+    # (bot.core.search_index.ScoredEntry.evidence).
+    evidence: float = 1.0
+    shared: int = 0  # the question's subject words the entry's questions use
+    unknown: int = 0  # the question's subject words the knowledge base lacks
+    specificity: float = 1.0  # how few entries use the rarest shared subject word (0-1)
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,13 @@ class Matcher:
             }
         )
         self._dated = [entry for entry in knowledge if entry.expires_at is not None]
+        # Pairs of entries that give the same answer (`covers:`), in both orders.
+        self._covering = frozenset(
+            pair
+            for entry in knowledge
+            for covered in entry.covers
+            for pair in ((entry.id, covered), (covered, entry.id))
+        )
         # For `other_institutions`: the words each entry's questions use, as stems.
         self._entry_stems = (
             {
@@ -139,7 +152,7 @@ class Matcher:
         lang = guess_language(text, clues, self._word_languages) or reading.lang
         settings = self.settings
         read = self._read_synonyms(words)
-        ranked = self._rank_read(read, max(settings.max_suggestions, 2))
+        ranked = self._rank_read(read, settings.max_suggestions + 2)
         unknown = self._unknown_words(read)
         if not ranked:
             return Match("fallback", (), None, lang, unknown=unknown)
@@ -162,27 +175,78 @@ class Matcher:
         if best.score < 100 and all(is_function_word(word) for word in words):
             # "what is the", "ku jeni ju": too little to answer on, whatever the scores
             # say; but an entry that stands out ("ku jeni ju": the address) is offered.
-            if best.score >= settings.suggest_threshold:
-                choices = tuple(
-                    c
-                    for c in ranked[: settings.max_suggestions]
-                    if c.score >= settings.suggest_threshold
-                )
-                return Match("suggest", choices, best, lang, unknown=unknown)
+            standouts = self._choices(ranked, min_evidence=0.0)
+            if standouts:
+                return Match("suggest", standouts, best, lang, unknown=unknown)
             return Match("fallback", (), best, lang, unknown=unknown)
-        runner_up = ranked[1].score if len(ranked) > 1 else -1.0
-        if best.score >= settings.answer_threshold and (
-            best.score - runner_up > settings.ambiguity_margin
+        # Entries as close as this are a choice, unless they give the same answer
+        # (`covers:` in faq/): then the better one is simply the answer.
+        too_close = [
+            c
+            for c in ranked[1:]
+            if best.score - c.score <= settings.ambiguity_margin
+            and not self._same_answer(best.entry_id, c.entry_id)
+        ]
+        if (
+            best.score >= settings.answer_threshold
+            and self._has_evidence_to_answer(best)
+            and not too_close
         ):
             return Match("answer", (best,), best, lang, unknown=unknown)
-        if best.score >= settings.suggest_threshold:
-            choices = tuple(
-                candidate
-                for candidate in ranked[: settings.max_suggestions]
-                if candidate.score >= settings.suggest_threshold
-            )
+        choices = self._choices(ranked, settings.suggest_min_evidence)
+        if choices:
             return Match("suggest", choices, best, lang, unknown=unknown)
         return Match("fallback", (), best, lang, unknown=unknown)
+
+    def _choices(self, ranked: list[Candidate], min_evidence: float) -> tuple[Candidate, ...]:
+        """The "did you mean" choices: good enough, with evidence, one per answer."""
+        settings = self.settings
+        choices: list[Candidate] = []
+        for candidate in ranked:
+            if (
+                len(choices) < settings.max_suggestions
+                and candidate.score >= settings.suggest_threshold
+                and candidate.evidence >= min_evidence
+                and not any(self._same_answer(c.entry_id, candidate.entry_id) for c in choices)
+            ):
+                choices.append(candidate)
+        return tuple(choices)
+
+    def exact_entry(self, question: str) -> str | None:
+        """The one served entry that has `question` as a variant, as the index reads it.
+
+        None when no entry or several have it, or it is small talk. Such a question scores
+        100 for its entry and less for any other that has no variant almost the same (lint
+        finds those pairs), so `match` answers it with that entry: lint's self-test skips
+        the search for it."""
+        _typed, words = _question_words(question)
+        reading = read_small_talk(words)
+        if reading.kind is not None or reading.question != words:
+            return None
+        found = self._index.exact_entries(self._read_synonyms(words))
+        if len(found) != 1:
+            return None
+        entry_id = self._entry_ids[found[0]]
+        entry = self.knowledge.entry(entry_id)
+        if entry is None or (entry.expires_at is not None and entry.is_expired(self.clock())):
+            return None
+        return entry_id
+
+    def _same_answer(self, first: str, second: str) -> bool:
+        """Whether one of the two entries declares that it gives the other's answer."""
+        return (first, second) in self._covering
+
+    def _has_evidence_to_answer(self, candidate: Candidate) -> bool:
+        """Whether the entry shares enough of the question's subject to be its answer.
+
+        Function words ("how do i", "si", "ku") never count. A question with words the
+        knowledge base never uses that shares a single subject word with the entry ("how
+        do i register my car": "register") needs that word to carry a larger share."""
+        settings = self.settings
+        if candidate.evidence < settings.answer_min_evidence:
+            return False
+        lone_word = candidate.unknown >= 1 and candidate.shared <= 1
+        return not lone_word or candidate.specificity >= settings.lone_word_min_specificity
 
     def _entry_names(self, entry_id: str, word: str) -> bool:
         stems = self._entry_stems.get(entry_id, frozenset())
@@ -196,7 +260,14 @@ class Matcher:
         now = self.clock() if self._dated else None
         expired = {e.id for e in self._dated if now is not None and e.is_expired(now)}
         return [
-            Candidate(self._entry_ids[scored.index], round(scored.score, 1))
+            Candidate(
+                self._entry_ids[scored.index],
+                round(scored.score, 1),
+                scored.evidence,
+                scored.shared,
+                scored.unknown,
+                scored.specificity,
+            )
             for scored in self._index.search(read, limit + len(expired))
             if self._entry_ids[scored.index] not in expired
         ][:limit]

@@ -52,6 +52,11 @@ RERANK_DEPTH = 5
 # word of the knowledge base, if their rapidfuzz ratio reaches the cutoff (80: one wrong,
 # missing or extra letter in a word of five or more letters, "adress" -> "address").
 MIN_TYPO_LENGTH = 4
+# A known word of a single entry this long or longer is also read as a more common word a
+# typo away (SearchIndex._also_read_as); shorter ones are too often other words ("time" of
+# the English questions is not the Albanian "tim"). At 7, one CLINC150 validation question
+# lost its top-1 entry; at 8 none did.
+MIN_ALSO_READ_LENGTH = 8
 TYPO_CUTOFF = 80.0
 # How a word was read is kept for at most this many words of at most MAX_WORD_LENGTH
 # letters (about 250 bytes each: 1 MB at worst; a day's new words and typos fit); longer
@@ -85,6 +90,15 @@ class Resolved:
 class ScoredEntry:
     index: int  # position of the entry in the index
     score: float  # 0-100
+    # The share (0-1) of the question's subject words, weighted by inverse document
+    # frequency, that the entry's questions use too (see SearchIndex.search). Function
+    # words ("how do i", "si", "ku", "nje") count neither way: many entries share them.
+    evidence: float = 1.0
+    shared: int = 0  # how many of the question's subject words the entry's questions use
+    unknown: int = 0  # how many of the question's subject words the knowledge base lacks
+    # How specific the rarest shared subject word is: its inverse document frequency as a
+    # share of the highest possible (1: a word of this entry only; low: of many entries).
+    specificity: float = 1.0
 
 
 class _Postings:
@@ -102,6 +116,9 @@ class _Postings:
         for terms in entry_terms:
             frequency.update(terms.keys())
         idf = {term: self.idf(n, count) for term, n in frequency.items()}
+        # What a term tells about the subject, for the evidence of a match.
+        self.subject_idf = dict(idf)
+        self.unknown_idf = self.idf(0, count)
         common_idf = self.idf(math.ceil(count * COMMON_TERM_SHARE), count)
         for term in common & idf.keys():
             idf[term] = min(idf[term], common_idf)
@@ -259,6 +276,7 @@ class SearchIndex:
                     self._words_by_shape.setdefault(key, []).append(word)
         self._typo_candidates: dict[tuple[int, str, str], list[str]] = {}
         self._resolved_cache: dict[str, Resolved] = {}
+        self._alternate_cache: dict[str, Resolved] = {}
 
     def _build_char_vectors(self, variant_grams: list[list[Counter[str]]]) -> None:
         frequency: Counter[str] = Counter()
@@ -318,6 +336,38 @@ class SearchIndex:
                 return Resolved(self._term_of[surface], found[1] / 100, surface)
         return Resolved(None, 0.0, None)
 
+    def _also_read_as(self, word: str, reading: Resolved) -> Resolved | None:
+        """A long word that one entry's questions misspell is also read as the word it
+        misspells: "agjensise" is in one variant of the objectives entry, and someone who
+        types "imella e agjensise" means the agency's ("agjencise") e-mail all the same.
+        Such a word, if a typo away from a word of more entries, is read as both, the other
+        at its similarity."""
+        if (
+            reading.confidence < 1.0
+            or reading.term is None
+            or len(word) < MIN_ALSO_READ_LENGTH
+            or len(self._words.postings.get(reading.term, ())) != 1
+        ):
+            return None
+        cached = self._alternate_cache.get(word)
+        if cached is None:
+            found = process.extractOne(
+                word,
+                [w for w in self._typo_candidates_for(word) if self._term_of[w] != reading.term],
+                scorer=fuzz.ratio,
+                score_cutoff=TYPO_CUTOFF,
+            )
+            cached = Resolved(None, 0.0, None)
+            if found is not None:
+                term = self._term_of[found[0]]
+                if len(self._words.postings.get(term, ())) > 1:
+                    cached = Resolved(term, found[1] / 100, found[0])
+            if len(word) <= MAX_WORD_LENGTH:
+                if len(self._alternate_cache) >= _TYPO_CACHE_SIZE:
+                    self._alternate_cache.clear()
+                self._alternate_cache[word] = cached
+        return cached if cached.term is not None else None
+
     def _typo_candidates_for(self, word: str) -> list[str]:
         """Known words that could be `word` with a typo (see the index's constructor)."""
         key = (len(word), word[0], word[1])
@@ -339,6 +389,10 @@ class SearchIndex:
                 self._typo_candidates.clear()
             self._typo_candidates[key] = candidates
         return candidates
+
+    def exact_entries(self, words: Sequence[str]) -> list[int]:
+        """The entries that have a variant reading exactly as these folded words."""
+        return list(self._exact.get(" ".join(words), ()))
 
     def word_languages(self, word: str) -> Mapping[str, float]:
         """In which languages' variants a question word was seen, as shares adding to 1."""
@@ -366,6 +420,9 @@ class SearchIndex:
                 word_terms[reading.term] = max(
                     word_terms.get(reading.term, 0.0), reading.confidence
                 )
+                also = self._also_read_as(word, reading)
+                if also is not None and also.term is not None:
+                    word_terms[also.term] = max(word_terms.get(also.term, 0.0), also.confidence)
             elif not quiet:
                 unknown_words.add(word)
         pair_terms: dict[str, float] = {}
@@ -384,6 +441,26 @@ class SearchIndex:
             else:
                 confidence = min(first.confidence, second.confidence)
                 pair_terms[pair] = max(pair_terms.get(pair, 0.0), confidence)
+
+        # The question's subject words (not function words), for each entry's evidence:
+        # term -> (its weight, its weight times how surely the word was read as it).
+        subject: dict[str, float] = {}
+        subject_mass = 0.0
+        subject_idf = self._words.subject_idf
+        seen_unknown: set[str] = set()
+        for word, reading in zip(words, resolved, strict=True):
+            if is_function_word(word):
+                continue
+            if reading.term is None:
+                if word not in seen_unknown:
+                    seen_unknown.add(word)
+                    subject_mass += self._words.unknown_idf
+                continue
+            for read_as in (reading, self._also_read_as(word, reading)):
+                if read_as is not None and read_as.term is not None:
+                    subject[read_as.term] = max(subject.get(read_as.term, 0.0), read_as.confidence)
+        subject_weights = {term: subject_idf.get(term, self._words.unknown_idf) for term in subject}
+        subject_mass += sum(subject_weights.values())
 
         exact = self._exact.get(" ".join(words), [])
         depth = max(RERANK_DEPTH, limit)
@@ -416,7 +493,7 @@ class SearchIndex:
         exact_set = set(exact)
         for index in shortlist:
             if index in exact_set:
-                results.append(ScoredEntry(index, 100.0))
+                results.append(ScoredEntry(index, 100.0, 1.0, len(subject), len(seen_unknown)))
                 continue
             total = (
                 self._words.score_of(word_terms, index) / word_attainable
@@ -430,7 +507,27 @@ class SearchIndex:
                 weights += BIGRAM_WEIGHT
             total += CHAR_WEIGHT * self._char_cosine(query_grams, index)
             weights += CHAR_WEIGHT
-            results.append(ScoredEntry(index, 100.0 * informative * total / weights))
+            shared_terms = [term for term in subject_weights if index in self._words.postings[term]]
+            evidence = (
+                sum(subject_weights[term] * subject[term] for term in shared_terms) / subject_mass
+                if subject_mass
+                else 0.0
+            )
+            specificity = (
+                max(subject_weights[term] for term in shared_terms) / self._words.unknown_idf
+                if shared_terms
+                else 0.0
+            )
+            results.append(
+                ScoredEntry(
+                    index,
+                    100.0 * informative * total / weights,
+                    evidence,
+                    len(shared_terms),
+                    len(seen_unknown),
+                    specificity,
+                )
+            )
         results.sort(key=lambda scored: -scored.score)
         return results[:limit]
 

@@ -6,14 +6,14 @@ synonyms glossary (faq/synonyms.yaml) are read this way."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from bot.core.safe_yaml import YamlLimitError, compose, compose_and_load
@@ -43,9 +43,14 @@ class ParsedFile:
     data: Any
     root: yaml.Node | None
     problems: list[Problem]
+    digest: str = ""  # of the file's text, when it was read
 
 
-def parse_file(path: Path, name: str) -> ParsedFile:
+def parse_file(
+    path: Path, name: str, parsed_texts: MutableMapping[str, tuple[Any, Any]] | None = None
+) -> ParsedFile:
+    """One YAML file read. `parsed_texts` (a digest of a file's text -> its node tree and
+    data) spares reading again a file whose text did not change; what is read is added."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -68,8 +73,14 @@ def parse_file(path: Path, name: str) -> ParsedFile:
             None,
             [Problem(name, 0, f"cannot read the file: {error.strerror}")],
         )
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
-        root, data = compose_and_load(text)
+        if parsed_texts is not None and digest in parsed_texts:
+            root, data = parsed_texts[digest]
+        else:
+            root, data = compose_and_load(text)
+            if parsed_texts is not None:
+                parsed_texts[digest] = (root, data)
     except yaml.YAMLError as error:
         line, quote_hint = yaml_error_line(text, error)
         problem = getattr(error, "problem", None) or str(error)
@@ -89,7 +100,7 @@ def parse_file(path: Path, name: str) -> ParsedFile:
     except ValueError as error:  # PyYAML builds dates itself: 2025-13-45 raises ValueError
         return ParsedFile(name, path.stem, None, None, [_bad_date(text, name, error)])
     problems = _duplicate_keys(root, name)
-    return ParsedFile(name, path.stem, data, root, problems)
+    return ParsedFile(name, path.stem, data, root, problems, digest)
 
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -255,6 +266,10 @@ def _value_kind(value: Any) -> str:
 
 
 def schema_problems(parsed: ParsedFile, schema: dict[str, Any]) -> list[Problem]:
+    # Imported here: a command that reads faq/ from the knowledge cache never validates, and
+    # importing jsonschema is a sixth of its start-up.
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema)
     problems = []
     for error in validator.iter_errors(_dates_as_text(parsed.data)):
@@ -306,7 +321,7 @@ def schema_problems(parsed: ParsedFile, schema: dict[str, Any]) -> list[Problem]
                 f"{prefix}{error.instance!r} is not a valid id: use a-z, 0-9 and '-', "
                 "at most 32 characters"
             )
-        elif kind == "pattern" and len(path) >= 2 and path[-2] == "related":
+        elif kind == "pattern" and len(path) >= 2 and path[-2] in ("related", "covers"):
             message = f"{prefix}{error.instance!r} is not a valid entry id"
         elif kind == "pattern" and len(path) >= 2 and path[-2] == "links":
             message = f"{prefix}{error.instance!r} is not a link name: use a-z, 0-9 and _"

@@ -66,6 +66,8 @@ class PlannedChange:
     before: bytes | None  # None: the file is new
     after: bytes
     diff: str
+    # A question added to an entry: only the questions it can affect are tested again.
+    added_question: str | None = None
 
 
 # ----- finding the entry ----------------------------------------------------------------
@@ -242,7 +244,9 @@ def plan_variant(faq_dir: Path, entry_id: str, lang: str, variant: str) -> Plann
     path = find_entry_file(faq_dir, entry_id)
     before = path.read_bytes()
     after = with_variant(before.decode("utf-8"), entry_id, lang, variant).encode("utf-8")
-    return PlannedChange(path, before, after, unified_diff(path, before, after, faq_dir))
+    return PlannedChange(
+        path, before, after, unified_diff(path, before, after, faq_dir), added_question=variant
+    )
 
 
 # ----- drafts of new entries ---------------------------------------------------------------
@@ -271,10 +275,14 @@ def plan_draft(faq_dir: Path, draft_id: str, lang: str, questions: list[str]) ->
 # ----- checking and writing --------------------------------------------------------------
 
 
-def _errors(settings: Settings, faq_dir: Path) -> set[str]:
+def _errors(settings: Settings, faq_dir: Path, affected_by: str | None = None) -> set[str]:
     loaded = build_knowledge(settings, faq_dir)
     warnings = lint_warnings(
-        loaded, faq_dir, dated=settings.dated_answers, pending_links=settings.pending_links
+        loaded,
+        faq_dir,
+        dated=settings.dated_answers,
+        pending_links=settings.pending_links,
+        affected_by=affected_by,
     )
     return {w.message for w in warnings if w.severity == "error"}
 
@@ -290,7 +298,7 @@ def validate(settings: Settings, faq_dir: Path, change: PlannedChange) -> None:
         original = target.read_bytes() if target.exists() else None
         target.write_bytes(change.after)
         try:
-            new = _errors(settings, copy)
+            new = _errors(settings, copy, change.added_question)
         except KnowledgeBaseError as error:
             errors = tuple(p for p in error.problems if p.severity == "error")
             raise FaqWriteError("the FAQ files would not load after this change", errors) from None
@@ -302,7 +310,7 @@ def validate(settings: Settings, faq_dir: Path, change: PlannedChange) -> None:
                 target.write_bytes(original)
             # If the files are broken already, the change at least loads.
             with contextlib.suppress(KnowledgeBaseError):
-                new -= _errors(settings, copy)
+                new -= _errors(settings, copy, change.added_question)
         if new:
             raise FaqWriteError(
                 "the change would make lint fail: " + "; ".join(sorted(new)),

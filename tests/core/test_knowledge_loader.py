@@ -196,6 +196,13 @@ def test_unknown_link_and_related_id_are_errors(tmp_path: Path) -> None:
     assert any("no entry has the id 'nowhere'" in m for m in messages)
 
 
+def test_covers_must_name_other_existing_entries(tmp_path: Path) -> None:
+    problems = load_problems(tmp_path, {"t.yaml": VALID_ENTRY + "    covers: [nowhere]\n"})
+    assert [p.message for p in problems] == ["covers: no entry has the id 'nowhere'"]
+    itself = load_problems(tmp_path, {"t.yaml": VALID_ENTRY + "    covers: [office-address]\n"})
+    assert [p.message for p in itself] == ["covers: an entry cannot name itself"]
+
+
 def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None:
     problems = load_problems(
         tmp_path,

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 import bot.core.search_index
-from bot.config import MatchingSettings
+from bot.config import MatchingSettings, load_settings
 from bot.core.knowledge import Entry, KnowledgeBase, load_knowledge_base
+from bot.core.knowledge_state import build_knowledge
 from bot.core.matcher import Matcher
 from bot.core.synonyms import Glossary, SynonymGroup
 
@@ -636,3 +637,74 @@ def test_an_entry_that_names_the_institution_still_answers_about_it() -> None:
     match = matcher.match("si regjistrohet ojf ne gjykate")
     assert (match.status, match.entry_id) == ("answer", "ngo-legal-registration")
     assert matcher.match("numri i telefonit").entry_id == "phone"
+
+
+# ----- evidence beyond function words; entries that give the same answer (issue 25) -----
+
+REAL_FAQ = Path(__file__).resolve().parents[2] / "faq"
+
+
+@pytest.fixture(scope="module")
+def real_matcher() -> Matcher:
+    settings = load_settings(REAL_FAQ.parent / "config.yaml", environ={})
+    return build_knowledge(settings).matcher
+
+
+def test_words_like_how_do_i_shared_with_every_entry_offer_no_choice() -> None:
+    cooking = Matcher(ASCS, SETTINGS).match("how do i cook pasta")
+    assert (cooking.status, cooking.candidates) == ("fallback", ())
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do i register my car",
+        "how do i apply for a student loan",
+        "can you help me write my cv",
+    ],
+)
+def test_one_common_subject_word_among_unknown_ones_is_not_an_answer(
+    real_matcher: Matcher, question: str
+) -> None:
+    assert real_matcher.match(question).status != "answer"
+
+
+def test_one_rare_subject_word_among_unknown_ones_still_answers(real_matcher: Matcher) -> None:
+    # "floor" is a word of the address entry only: the unknown "go" does not stop it.
+    match = real_matcher.match("which floor do i go to")
+    assert (match.status, match.entry_id) == ("answer", "office-address")
+
+
+def test_every_choice_shares_a_subject_word_with_the_question(real_matcher: Matcher) -> None:
+    match = real_matcher.match("si ta regjistroj femijen ne shkolle")
+    assert match.status == "fallback"
+    assert match.best is not None  # the nearest entry is still reported, for the logs
+
+
+def entry_covering(entry_id: str, covers: Sequence[str], questions: Sequence[str]) -> Entry:
+    return replace(entry(entry_id, {"en": questions}), covers=tuple(covers))
+
+
+CONTACTS = entry_covering(
+    "contact-all", ["office-address"], ["how to reach the office", "office contacts"]
+)
+ADDRESS_ONLY = entry("office-address", {"en": ["office address", "how to reach the office"]})
+
+
+def test_two_close_entries_that_give_the_same_answer_answer_the_better_one() -> None:
+    close = [ADDRESS_ONLY, entry("contact-all", {"en": ["how to reach the office", "contacts"]})]
+    undeclared = Matcher(knowledge(*close, PHONE, GRANTS), SETTINGS).match(
+        "how to reach the office"
+    )
+    assert undeclared.status == "suggest"
+    declared = Matcher(knowledge(ADDRESS_ONLY, CONTACTS, PHONE, GRANTS), SETTINGS)
+    match = declared.match("how to reach the office")
+    assert match.status == "answer"
+    assert match.entry_id in ("office-address", "contact-all")
+
+
+def test_a_choice_is_never_offered_twice_for_the_same_answer() -> None:
+    matcher = Matcher(knowledge(ADDRESS_ONLY, CONTACTS, PHONE, GRANTS), SETTINGS)
+    for question in ("reach office", "the office please"):
+        offered = [c.entry_id for c in matcher.match(question).candidates]
+        assert not {"office-address", "contact-all"} <= set(offered), (question, offered)

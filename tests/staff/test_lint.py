@@ -93,3 +93,29 @@ def test_a_subject_listed_as_not_in_base_that_an_entry_uses_is_a_warning(
     assert [(p.file, p.severity) for p in problems] == [("faq/synonyms.yaml", "warning")]
     assert "'adresa' is used by the questions of entry" in problems[0].message
     assert problems[0].line == len(glossary.read_text(encoding="utf-8").split("\n")) - 1
+
+
+def test_a_question_indented_one_space_too_far_is_a_warning_with_its_line(
+    settings: Settings, faq: Path
+) -> None:
+    # Issue 24: the second line joins the first, and the entry gets one question
+    # "ku te parkoj - parkim te zyra" instead of two.
+    path = faq / "contact.yaml"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    position = lines.index('        - "më jepni adresën"') + 1
+    lines[position:position] = ["        - ku te parkoj", "         - parkim te zyra"]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    joined = [p for p in lint(settings, faq) if "ku te parkoj - parkim te zyra" in p.message]
+    assert [(p.file, p.line, p.severity) for p in joined] == [
+        ("faq/contact.yaml", position + 1, "warning")
+    ]
+    assert "on its own line" in joined[0].message
+
+
+def test_a_question_copied_into_another_entry_is_reported_once(
+    settings: Settings, faq: Path
+) -> None:
+    add_variant(faq, '        - "më jepni adresën"', "numri i telefonit")
+    about_it = [p for p in lint(settings, faq) if "'numri i telefonit'" in p.message]
+    assert len(about_it) == 1, about_it
+    assert about_it[0].severity == "error"
