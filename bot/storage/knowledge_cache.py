@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import stat
 import tempfile
 import time
 from collections.abc import Callable
@@ -135,6 +136,8 @@ def _read(path: Path, key: bytes) -> object:
     start = len(_FORMAT) + len(key)
     try:
         with path.open("rb") as file:
+            if not _trusted(os.fstat(file.fileno())):
+                return None
             if file.read(start) != _FORMAT + key:
                 return None  # another format, or other files, settings or code
             digest = file.read(_DIGEST_SIZE)
@@ -147,6 +150,12 @@ def _read(path: Path, key: bytes) -> object:
         return pickle.loads(payload)
     except Exception:  # a file the digest let through but this code cannot read
         return None
+
+
+def _trusted(status: os.stat_result) -> bool:
+    """Unpickling runs code: only a file this user owns and nobody else may write is read
+    (as ssh treats its keys), so a shared or world-writable folder cannot plant one."""
+    return status.st_uid == os.getuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _write(path: Path, key: bytes, value: object) -> None:

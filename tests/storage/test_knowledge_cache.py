@@ -157,3 +157,25 @@ def test_a_schema_error_is_reported_every_time_not_only_the_first(settings: Sett
         messages.append(sorted(str(p) for p in caught.value.problems))
     assert messages[0] == messages[1]
     assert any("anwser" in m for m in messages[0])
+
+
+def test_a_cache_others_may_write_is_never_unpickled(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unpickling runs code: a cache file that the group or anyone may write (a shared or
+    world-writable state folder) could have been planted, so it is rebuilt, not read."""
+    load_knowledge(settings)
+    path = cache_path(settings)
+    path.chmod(0o666)
+    built = []
+    real_build = knowledge_cache.build_knowledge
+
+    def counting_build(*args: object, **kwargs: object) -> LoadedKnowledge:
+        built.append(True)
+        return real_build(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(knowledge_cache, "build_knowledge", counting_build)
+    loaded = load_knowledge(settings)
+    assert built == [True]
+    assert answer_to(loaded, "where is your office") is not None
+    assert path.stat().st_mode & 0o077 == 0  # written anew, for this user only
