@@ -22,10 +22,10 @@ import yaml
 
 from bot.config import Settings
 from bot.core.knowledge import Problem
+from bot.staff.faq_edit_check import EditChecker
 from bot.staff.faq_editing import (
     EditRefused,
     EntryChange,
-    check_with_file,
     decoded_upload,
     ensure_unchanged,
     summarise_change,
@@ -70,6 +70,8 @@ class FaqEditDesk:
         self.audit = audit
         self.faq_dir = Path(faq_dir or settings.faq_dir)
         self._clock = clock
+        # The real time, as lint's (not `clock`): the same verdicts as a check from the shell.
+        self._checker = EditChecker(settings, self.faq_dir)
         # One write at a time: the check that the file is unchanged and the write that
         # follows it must not interleave with another admin's.
         self._writing = threading.Lock()
@@ -126,7 +128,7 @@ class FaqEditDesk:
             ensure_unchanged(path, fetched, name)
         if before == data:
             raise EditRefused(f"{name} is the same as the file in faq/: nothing to change")
-        problems, _loaded = check_with_file(self.settings, self.faq_dir, name, data)
+        problems, _loaded = self._checker.check(name, data)
         old_text = before.decode("utf-8", "replace") if before is not None else None
         return PlannedEdit(
             "upload",
@@ -148,9 +150,9 @@ class FaqEditDesk:
         after = with_answer(
             started_from.decode("utf-8"), entry_id, lang, answer.strip(), self.today()
         ).encode("utf-8")
-        problems, loaded = check_with_file(self.settings, self.faq_dir, name, after)
+        problems, knowledge = self._checker.check(name, after)
         preview = ""
-        entry = loaded.knowledge.entry(entry_id) if loaded is not None else None
+        entry = knowledge.entry(entry_id) if knowledge is not None else None
         if entry is not None:
             preview, _lang = entry.answer(lang, self.settings.pending_links)
         return PlannedEdit(
@@ -168,7 +170,7 @@ class FaqEditDesk:
         name = self.entry_file(entry_id)
         before = (self.faq_dir / name).read_bytes()
         after = with_reviewed(before.decode("utf-8"), entry_id, self.today()).encode("utf-8")
-        problems, _loaded = check_with_file(self.settings, self.faq_dir, name, after)
+        problems, _knowledge = self._checker.check(name, after)
         return PlannedEdit(
             "reviewed",
             name,
