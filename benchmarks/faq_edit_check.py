@@ -12,7 +12,8 @@ each on the shipped faq/, in one process, interleaved, two ways:
   kept, and an answer or date edit only loaded once faq/ is known clean.
 
 `lint` (load + lint_warnings of faq/) is the yardstick, and `first edit` is an /edit on a
-desk just started (it lints faq/ as it stands once, to know it is clean). Prints the
+desk just started (it lints faq/ as it stands once, to know it is clean, from the files'
+parse the bot's start-up kept in the knowledge cache). Prints the
 median and the spread of each, and the median ratio after/before per pair. Nothing in
 faq/ is written: the desk works on a copy of it.
 """
@@ -20,6 +21,7 @@ faq/ is written: the desk works on a copy of it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import statistics
 import sys
@@ -40,6 +42,7 @@ from bot.staff.faq_edit_desk import FaqEditDesk  # noqa: E402
 from bot.staff.faq_editing import check_with_file  # noqa: E402
 from bot.staff.lint import lint_warnings  # noqa: E402
 from bot.storage.audit import AuditStore  # noqa: E402
+from bot.storage.knowledge_cache import load_knowledge  # noqa: E402
 
 
 class WholeBaseCheck(EditChecker):
@@ -71,10 +74,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
-    settings: Settings = load_settings(REPO / "config.yaml", environ={})
+    shipped: Settings = load_settings(REPO / "config.yaml", environ={})
     with tempfile.TemporaryDirectory() as scratch, AuditStore(None) as audit:
         faq = Path(scratch) / "faq"
-        shutil.copytree(settings.faq_dir, faq)
+        shutil.copytree(shipped.faq_dir, faq)
+        settings = dataclasses.replace(
+            shipped, faq_dir=faq, question_log_path=Path(scratch) / "state" / "questions.db"
+        )
+        load_knowledge(settings)  # the bot's start-up, which keeps the files' parse
         desks = {"before": FaqEditDesk(settings, audit, faq_dir=faq)}
         desks["before"]._checker = WholeBaseCheck(settings, faq)
         desks["after"] = FaqEditDesk(settings, audit, faq_dir=faq)

@@ -5,9 +5,10 @@ check (1.4-1.8 s on the ASCS base on a busy machine). `EditChecker.check` gives 
 verdicts with less work:
 
 - Every file is parsed once: unchanged files' YAML (node tree and data) is kept by the
-  digest of their text, as the knowledge cache keeps it between runs, so a check reads only
-  the changed file again. The whole base is still assembled from every file, so ids, links,
-  placeholders, HTML and the schema are checked across it as loading checks them.
+  digest of their text, starting from the knowledge cache's (what the bot's start-up
+  read), so a check reads only the changed file again. The whole base is still assembled
+  from every file, so ids, links, placeholders, HTML and the schema are checked across it
+  as loading checks them.
 - Lint's errors (a question taken over by another entry, a synonym group that makes two
   entries' questions the same) are a function of what matching reads: each entry's id,
   questions, `covers:` and `expires:` (in order), the synonyms glossary and the day. An
@@ -39,6 +40,7 @@ from bot.core.knowledge_state import build_knowledge
 from bot.core.matcher import utc_now
 from bot.core.synonyms import SYNONYMS_FILE
 from bot.staff.lint import lint_warnings
+from bot.storage.knowledge_cache import kept_parses
 
 # States of faq/ remembered as clean: the current one and a few it may go back to (undo).
 _REMEMBERED_STATES = 16
@@ -79,7 +81,8 @@ class EditChecker:
         self.settings = settings
         self.faq_dir = faq_dir
         self._clock = clock
-        self._parsed: dict[str, tuple[Any, Any]] = {}
+        # Starts from what the bot's own load read (the knowledge cache), if it kept it.
+        self._parsed: dict[str, tuple[Any, Any]] = kept_parses(settings)
         # A state of faq/ (files and day) -> its matching inputs if it has no error, else None.
         self._clean: dict[str, Hashable | None] = {}
 
@@ -108,8 +111,8 @@ class EditChecker:
 
     def _load(self, folder: Path) -> KnowledgeBase:
         settings = self.settings
-        if len(self._parsed) > 4 * _REMEMBERED_STATES + 64:
-            self._parsed.clear()  # old versions of files: read again when they come back
+        if len(self._parsed) > 2 * sum(1 for _ in folder.iterdir()) + _REMEMBERED_STATES:
+            self._parsed.clear()  # mostly old versions of files: the next load reads anew
         return load_knowledge_base(
             folder,
             placeholders={lang: settings.placeholders(lang) for lang in settings.languages},

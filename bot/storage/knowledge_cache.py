@@ -67,16 +67,24 @@ def load_knowledge(
     cached = _read(path, key)
     if isinstance(cached, LoadedKnowledge):
         return dataclasses.replace(cached, loaded_at=time.time())
-    files_path = path.with_name(FILES_CACHE_FILE)
-    files_key = hashlib.sha256(_FORMAT + b"files" + _code_digest()).digest()
-    earlier = _read(files_path, files_key)
-    parsed_texts: dict[str, tuple[Any, Any]] = earlier if isinstance(earlier, dict) else {}
+    parsed_texts = kept_parses(settings)
     used: dict[str, tuple[Any, Any]] = _Recording(parsed_texts)
     loaded = build_knowledge(settings, folder, parsed_texts=used)
     _write(path, key, loaded)
     if set(used) != set(parsed_texts):
-        _write(files_path, files_key, dict(used))
+        _write(path.with_name(FILES_CACHE_FILE), _files_key(), dict(used))
     return loaded
+
+
+def kept_parses(settings: Settings) -> dict[str, tuple[Any, Any]]:
+    """The FAQ files' YAML as the last load read it (a digest of a file's text -> its node
+    tree and data; `parsed_texts` of build_knowledge), or nothing when no cache is kept."""
+    earlier = _read(cache_path(settings).with_name(FILES_CACHE_FILE), _files_key())
+    return earlier if isinstance(earlier, dict) else {}
+
+
+def _files_key() -> bytes:
+    return hashlib.sha256(_FORMAT + b"files" + _code_digest()).digest()
 
 
 class _Recording(dict[str, tuple[Any, Any]]):

@@ -5,6 +5,7 @@ server between checks."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from datetime import date
@@ -17,6 +18,7 @@ import yaml
 from bot.config import Settings, load_settings
 from bot.staff.faq_edit_check import EditChecker
 from bot.staff.faq_editing import check_with_file, with_answer, with_reviewed
+from bot.storage.knowledge_cache import load_knowledge
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = "# yaml-language-server: $schema=../bot/core/schema/faq.schema.json\n"
@@ -25,9 +27,14 @@ DAY = date(2026, 12, 8)
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
-    settings = load_settings(REPO / "config.yaml", environ={})
-    faq = tmp_path_factory.mktemp("edit-check") / "faq"
-    shutil.copytree(settings.faq_dir, faq, ignore=shutil.ignore_patterns(".*"))
+    shipped_settings = load_settings(REPO / "config.yaml", environ={})
+    folder = tmp_path_factory.mktemp("edit-check")
+    faq = folder / "faq"
+    shutil.copytree(shipped_settings.faq_dir, faq, ignore=shutil.ignore_patterns(".*"))
+    settings = dataclasses.replace(
+        shipped_settings, faq_dir=faq, question_log_path=folder / "state" / "questions.db"
+    )
+    load_knowledge(settings)  # as the bot starts: the checker starts from the files' parse
     return settings, faq
 
 
