@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Hashable
 from datetime import date, datetime
 from pathlib import Path
@@ -85,11 +86,17 @@ class EditChecker:
         self._parsed: dict[str, tuple[Any, Any]] = kept_parses(settings)
         # A state of faq/ (files and day) -> its matching inputs if it has no error, else None.
         self._clean: dict[str, Hashable | None] = {}
+        self._checking = threading.Lock()
 
     def check(self, name: str, after: bytes) -> tuple[tuple[Problem, ...], KnowledgeBase | None]:
         """faq/ with `after` in place of faq/`name`: (the errors loading and linting the
         whole of it would report, the knowledge base as it would be served; None if it
         would not load)."""
+        # Admins' plans run in worker threads: one check at a time uses what is kept.
+        with self._checking:
+            return self._check(name, after)
+
+    def _check(self, name: str, after: bytes) -> tuple[tuple[Problem, ...], KnowledgeBase | None]:
         base = self._base_inputs() if name != SYNONYMS_FILE else None
         with tempfile.TemporaryDirectory(prefix="faq-edit-") as scratch:
             copy = scratch_copy(self.faq_dir, Path(scratch), name, after)

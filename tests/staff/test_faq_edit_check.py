@@ -95,6 +95,14 @@ def _set_answer(entry_id: str, text: str) -> Callable[[dict[str, Any]], None]:
     return lambda data: _entry(data, entry_id)["answer"].update(en=text)
 
 
+def _glossary_with(group: str) -> Callable[[Path], tuple[str, bytes]]:
+    def edit(faq: Path) -> tuple[str, bytes]:
+        text = (faq / "synonyms.yaml").read_text(encoding="utf-8")
+        return "synonyms.yaml", text.replace("synonyms:\n", f"synonyms:\n  - {group}\n", 1).encode()
+
+    return edit
+
+
 # (what the edit is, the edit, whether the full check refuses it)
 ANSWER_EDITS = [
     ("a valid answer", _answer("phone", "en", "Call us on {phone}."), False),
@@ -156,6 +164,12 @@ UPLOADS = [
         False,
     ),
     ("a new entry", _upload("news.yaml", _add_entry_as("news-new-entry")), False),
+    ("a harmless synonym group", _glossary_with("[qwertz, azerty]"), False),
+    (
+        "a synonym group joining two entries' questions",
+        _glossary_with("[contact, open call]"),
+        True,
+    ),
     ("a YAML error", lambda faq: ("grants.yaml", b"entries:\n  - id: [unclosed\n"), True),
     ("a new file", lambda faq: ("extra.yaml", (faq / "news.yaml").read_bytes()), True),
 ]
