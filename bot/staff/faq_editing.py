@@ -130,7 +130,8 @@ def check_with_file(
 ) -> tuple[tuple[Problem, ...], LoadedKnowledge | None]:
     """Load and lint the whole of faq/ with `after` in place of faq/`name`, in a temporary
     copy: (lint's errors, the knowledge base as it would be served; None if it would not
-    load). faq/ itself is not touched."""
+    load). faq/ itself is not touched. The desk checks with faq_edit_check.EditChecker,
+    which reaches the same verdicts with less work; this is what its tests compare with."""
     with tempfile.TemporaryDirectory(prefix="faq-edit-") as scratch:
         copy = _scratch_copy(faq_dir, Path(scratch))
         (copy / name).write_bytes(after)
