@@ -49,6 +49,7 @@ from bot.staff.reloader import KnowledgeReloader
 from bot.staff.report import QuestionSource
 from bot.storage.database import StorageUnavailable
 from bot.storage.learning_store import LearningStore
+from bot.storage.outbox import OutboxStore
 from bot.storage.stores import open_stores
 from bot.storage.subscriptions import SubscriptionStore
 from bot.storage.tickets import TicketStore
@@ -70,12 +71,14 @@ from bot.telegram_bot.shared.services import (
     tracking_outcome,
 )
 from bot.telegram_bot.transport import start_failures
-from bot.telegram_bot.transport.delivery import default_rate_limiter
+from bot.telegram_bot.transport.delivery import DeliveryRateLimiter, default_rate_limiter
 from bot.telegram_bot.transport.flood import FloodGuard
 from bot.telegram_bot.transport.log_privacy import (
     keep_token_out_of_logs,
     keep_update_content_out_of_logs,
 )
+from bot.telegram_bot.transport.outbox import Outbox
+from bot.telegram_bot.transport.rate_budget import RateBudget
 from bot.telegram_bot.transport.update_flow import (
     BoundedStopApplication,
     BoundedUpdateQueue,
@@ -103,6 +106,7 @@ EXIT_OK, EXIT_USAGE = 0, 2
 # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as a webhook's secret token.
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 WATCH_FAQ_KEY, WATCHER_KEY = "watch_faq", "faq_watcher"
+OUTBOX_KEY = "outbox"
 WATCHER_STOP_SECONDS = 5
 
 
@@ -177,14 +181,21 @@ async def post_init(application: TelegramApplication) -> None:
         stop = asyncio.Event()
         watcher = asyncio.create_task(svc.reloader.watch(stop), name="faq watcher")
         application.bot_data[WATCHER_KEY] = (stop, watcher)
+    outbox = application.bot_data.get(OUTBOX_KEY)
+    if isinstance(outbox, Outbox):
+        outbox.start(application.bot)  # sends what a stopped or killed run still owed
     await handoff.start(application)
     await announcements.start(application)
 
 
 async def post_stop(application: TelegramApplication) -> None:
-    """Stop watching faq/ (the watcher wakes within its polling step)."""
+    """Stop the background work: the hand-off's sweeper, announcements, the outbox worker
+    (it finishes the item in hand), the FAQ watcher (it wakes within its polling step)."""
     await handoff.stop(application)
     await announcements.stop(application)
+    outbox = application.bot_data.get(OUTBOX_KEY)
+    if isinstance(outbox, Outbox):
+        await outbox.stop()
     running = application.bot_data.pop(WATCHER_KEY, None)
     if running is None:
         return
@@ -220,18 +231,23 @@ def build_application(
     watch_faq: bool = False,
     subscription_store: SubscriptionStore | None = None,
     stop_grace: float = STOP_GRACE_SECONDS,
+    outbox_store: OutboxStore | None = None,
 ) -> TelegramApplication:
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
     /reload reads `faq_dir` (default: settings'); `watch_faq` also reloads it on every
     change while the bot runs. `subscription_store` keeps subscriptions and announcements
     (default: in memory, when config.yaml names topics).
-    On stop, updates in hand get `stop_grace` seconds."""
+    On stop, updates in hand get `stop_grace` seconds. `outbox_store` keeps what is owed to
+    other chats (default: in memory). Every sender of the bot draws on one rate budget."""
     keep_token_out_of_logs(token)
     keep_update_content_out_of_logs()
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
     # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
+    rate_limiter = rate_limiter or default_rate_limiter(RateBudget())
+    budget = rate_limiter.budget if isinstance(rate_limiter, DeliveryRateLimiter) else None
+    outbox = Outbox(outbox_store or OutboxStore(":memory:"), budget)
     update_queue = BoundedUpdateQueue(UPDATES_IN_HAND)
     polling = RoomForUpdates(request or HTTPXRequest(), update_queue, POLL_BATCH)
     builder = (
@@ -250,7 +266,7 @@ def build_application(
                 allow_sending_without_reply=True,
             )
         )
-        .rate_limiter(rate_limiter or default_rate_limiter())
+        .rate_limiter(rate_limiter)
         .concurrent_updates(LoggedUpdateProcessor(concurrent_updates))
         .post_init(post_init)
         .post_stop(post_stop)
@@ -263,6 +279,7 @@ def build_application(
     application: TelegramApplication = builder.build()
     if isinstance(application, BoundedStopApplication):
         application.stop_grace = stop_grace
+        application.stop_after_updates.append(outbox.stop)
     svc = BotServices(
         dialog=dialog,
         knowledge=holder,
@@ -281,8 +298,9 @@ def build_application(
     )
     application.bot_data[SERVICES_KEY] = svc
     application.bot_data[WATCH_FAQ_KEY] = watch_faq
+    application.bot_data[OUTBOX_KEY] = outbox
     privacy.install(application, svc)
-    handoff.install(application, tickets)  # needs a staff group in config.yaml `handoff:`
+    handoff.install(application, tickets, outbox)  # needs a staff group in `handoff:`
     install_learning(application, learning)
     announcements.install(application, subscription_store, request=request)
     add_handlers(application)
@@ -398,6 +416,10 @@ def _run_until_stopped(
         subscription_store = _optional_store(
             more_stores, lambda: SubscriptionStore(settings.question_log_path), "subscriptions"
         )
+        # Without it, what the bot owes the staff group is kept in memory for this run.
+        outbox_store = _optional_store(
+            more_stores, lambda: OutboxStore(settings.question_log_path), "the durable outbox"
+        )
         application = build_application(
             settings,
             token,
@@ -410,6 +432,7 @@ def _run_until_stopped(
             faq_dir=faq_dir,
             watch_faq=True,
             subscription_store=subscription_store,
+            outbox_store=outbox_store,
         )
         if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
 from telegram import Update
@@ -154,6 +154,9 @@ class BoundedStopApplication(Application[Any, Any, Any, Any, Any, Any]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._update_tasks: set[asyncio.Task[Any]] = set()
+        # Background workers to stop once the updates in hand are done (the outbox), also
+        # when the application is stopped without post_stop (tests drive it by hand).
+        self.stop_after_updates: list[Callable[[], Awaitable[None]]] = []
 
     def create_task(
         self,
@@ -181,6 +184,8 @@ class BoundedStopApplication(Application[Any, Any, Any, Any, Any, Any]):
             await super().stop()
         finally:
             deadline.cancel()
+            for stop in self.stop_after_updates:
+                await stop()
 
     def _give_up(self) -> None:
         running = [task for task in self._update_tasks if not task.done()]
