@@ -193,7 +193,8 @@ def staff_group_attempts(api: FakeBotApi) -> list[Call]:
     return [
         c
         for c in api.calls
-        if c.method in ("sendMessage", "createForumTopic") and c.params.get("chat_id") == STAFF_GROUP
+        if c.method in ("sendMessage", "createForumTopic")
+        and c.params.get("chat_id") == STAFF_GROUP
     ]
 
 
