@@ -56,7 +56,7 @@ class DeliveryRateLimiter(BaseRateLimiter[int]):
     bots of the process may share. A message goes at `priority` unless its call says
     otherwise (`rate_limit_args=Priority.STAFF`, as the outbox worker does).
 
-    A 429 pauses the whole budget for its retry_after, then the request goes again (at most
+    A 429 pauses the request's chat for its retry_after, then the request goes again (at most
     `max_retries` times). A 5xx or a broken connection is retried after a short delay. A
     timeout is not retried: the message may have been delivered, and a user is better served
     by one missing reply (logged) than by the same answer twice.
@@ -116,7 +116,7 @@ class DeliveryRateLimiter(BaseRateLimiter[int]):
                 wait = _seconds(error.retry_after) + 0.1
                 logger.info("%s: Telegram asks to wait %.1f s (429)", endpoint, wait)
                 if self.budget is not None:
-                    self.budget.pause(wait)
+                    self.budget.pause(wait, _chat_of(data))
                 await asyncio.sleep(wait)
             except NetworkError as error:
                 if network_failures == NETWORK_RETRIES:

@@ -15,7 +15,7 @@ message goes out (`acquire`), with its priority; the budget hands out slots
 
 The limits are set a little under Telegram's (29 and 19, not 30 and 20): a message reaches
 Telegram some milliseconds after its slot, and a delayed one must not make two slots land
-in the same second there. A 429 that happens anyway pauses everyone for its retry_after
+in the same second there. A 429 that happens anyway pauses its chat for its retry_after
 (`pause`).
 
 The budget is one object in one process: `python -m bot announce`, run beside the bot, has
@@ -88,6 +88,7 @@ class RateBudget:
         self._waiters: list[_Waiter] = []
         self._order = 0
         self._paused_until = 0.0
+        self._chat_paused: dict[int, float] = {}
         self._pruned_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self.granted: dict[Priority, int] = dict.fromkeys(Priority, 0)
@@ -112,9 +113,15 @@ class RateBudget:
         self._pump()
         return granted
 
-    def pause(self, seconds: float) -> None:
-        """Telegram said 429: no slot for anyone for `seconds`."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+    def pause(self, seconds: float, chat_id: int | None = None) -> None:
+        """Telegram said 429: no slot for `chat_id` (None: for anyone) for `seconds`. The
+        budget keeps the overall rate, so a 429 is about one chat's limit: a staff group
+        that is told to wait does not hold up anyone's answer."""
+        until = self._clock() + seconds
+        if chat_id is None:
+            self._paused_until = max(self._paused_until, until)
+        else:
+            self._chat_paused[chat_id] = max(self._chat_paused.get(chat_id, 0.0), until)
 
     def ready_in(self, chat_id: int) -> float:
         """Seconds until `chat_id`'s own limits (not the overall one) would allow a message:
@@ -175,7 +182,7 @@ class RateBudget:
     def _chat_wait(self, chat_id: int | None, now: float) -> float:
         if chat_id is None:
             return 0.0
-        wait = 0.0
+        wait = self._chat_paused.get(chat_id, now) - now
         sent = self._chats.get(chat_id)
         if sent is not None and len(sent) >= self.chat_burst:
             wait = sent[-self.chat_burst] + self.chat_window - now
@@ -190,6 +197,8 @@ class RateBudget:
         if now - self._pruned_at < 1.0:  # chats are pruned once a second, not per slot
             return
         self._pruned_at = now
+        for chat_id in [c for c, until in self._chat_paused.items() if until <= now]:
+            del self._chat_paused[chat_id]
         for windows, seconds in ((self._chats, self.chat_window), (self._groups, 60.0)):
             for chat_id in [c for c, sent in windows.items() if sent[-1] <= now - seconds]:
                 del windows[chat_id]

@@ -105,10 +105,14 @@ async def test_one_chat_gets_about_one_message_a_second() -> None:
     assert times[-1] - times[0] >= 20
 
 
-async def test_a_429_pauses_every_sender_for_its_retry_after() -> None:
+async def test_a_429_pauses_its_chat_for_its_retry_after_and_no_other() -> None:
     clock = FakeClock()
     budget = RateBudget(clock=clock)
-    budget.pause(3.0)
-    waiting = [("answer", budget.request(Priority.ANSWER, 5))]
-    ((granted_at, _),) = run_until_granted(budget, clock, waiting)
-    assert granted_at >= 1003.0
+    budget.pause(30.0, -100123)
+    waiting = [
+        ("group", budget.request(Priority.STAFF, -100123)),
+        ("answer", budget.request(Priority.ANSWER, 5)),
+    ]
+    granted = {name: t for t, name in run_until_granted(budget, clock, waiting)}
+    assert granted["answer"] == 1000.0
+    assert granted["group"] >= 1030.0
