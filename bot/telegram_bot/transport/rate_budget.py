@@ -7,7 +7,8 @@ staff group (the outbox worker), and announcements. Each of them asks the budget
 message goes out (`acquire`), with its priority; the budget hands out slots
 
 - never more than `per_second` in any second, `group_per_minute` in any minute into one
-  group, `chat_burst` within `chat_burst / chat_per_second` seconds into one chat;
+  group, `chat_burst` within `chat_burst / chat_per_second` seconds into one chat (except
+  answers to a person in their private chat: see `_chat_wait`);
 - to the waiter with the most urgent priority first (answers, then the staff group, then
   announcements), in arrival order within one priority. A waiter whose own chat is at its
   limit does not hold up one for another chat, but a more urgent waiter that only lacks
@@ -150,7 +151,7 @@ class RateBudget:
         for waiter in list(self._waiters):
             if blocked_priority is not None and waiter.priority > blocked_priority:
                 break
-            chat_wait = self._chat_wait(waiter.chat_id, now)
+            chat_wait = self._chat_wait(waiter.chat_id, now, waiter.priority)
             overall_wait = self._overall_wait(now)
             if chat_wait <= 0 and overall_wait <= 0:
                 self._take(waiter, now)
@@ -179,12 +180,16 @@ class RateBudget:
             return 0.0
         return self._overall[-self.per_second] + 1.0 - now
 
-    def _chat_wait(self, chat_id: int | None, now: float) -> float:
+    def _chat_wait(self, chat_id: int | None, now: float, priority: int = Priority.STAFF) -> float:
         if chat_id is None:
             return 0.0
         wait = self._chat_paused.get(chat_id, now) - now
         sent = self._chats.get(chat_id)
-        if sent is not None and len(sent) >= self.chat_burst:
+        # An answer to a person is not spaced in their chat: it holds an update slot while
+        # it waits, the flood guard already bounds how many a person gets, and Telegram
+        # lets a private chat have short bursts. Groups and background senders are spaced.
+        paced = is_group(chat_id) or priority != Priority.ANSWER
+        if paced and sent is not None and len(sent) >= self.chat_burst:
             wait = sent[-self.chat_burst] + self.chat_window - now
         posted = self._groups.get(chat_id)
         if posted is not None and len(posted) >= self.group_per_minute:
