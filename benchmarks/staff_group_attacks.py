@@ -75,7 +75,7 @@ def write_config(workdir: Path, base_url: str) -> Path:
     config["telegram"]["mode"] = "polling"
     config["handoff"]["staff_chat_id"] = STAFF_GROUP
     config["handoff"]["forum_topics"] = True
-    config["handoff"]["max_per_day"] = 1000
+    config["handoff"]["max_per_day"] = 100
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
@@ -184,7 +184,11 @@ async def attack(name: str, tree: Path, flood_minutes: float) -> dict[str, Any]:
             )
             result: dict[str, Any] = {"attack": name}
             try:
-                await until(api, lambda: len(api.calls_of("setMyCommands")) >= 3, START_WITHIN)
+                if not await until(
+                    api, lambda: len(api.calls_of("setMyCommands")) >= 3, START_WITHIN
+                ):
+                    raise RuntimeError("the bot did not start")
+                print(f"{name}: the bot is up", file=sys.stderr, flush=True)
                 result.update(await run_attack(name, api, factory, flood_minutes))
             finally:
                 if process.returncode is None:
@@ -195,6 +199,8 @@ async def attack(name: str, tree: Path, flood_minutes: float) -> dict[str, Any]:
                     process.kill()
                     _, stderr = await process.communicate()
             log = stderr.decode(errors="replace")
+            if "bystander_p95_s" not in result:
+                print(log[-3000:], file=sys.stderr)
             given_up = re.findall(r"(\d+) update\(s\) not finished within", log)
             result["given_up_on_sigterm"] = sum(int(n) for n in given_up)
             result["refused_429"] = sum(1 for c in api.calls if c.status == 429)

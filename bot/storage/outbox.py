@@ -35,6 +35,7 @@ from bot.storage.database import OwnConnectionStore, StorageUnavailable
 
 PENDING: Final = "pending"
 SENDING: Final = "sending"
+NEW, MERGED = "new", "merged"  # what `merge` did
 # An idempotency key is remembered this long after its item was put.
 KEY_DAYS: Final = 1
 
@@ -115,14 +116,14 @@ class OutboxStore(OwnConnectionStore):
         part: Mapping[str, Any],
         max_parts: int,
         payload: Mapping[str, Any] | None = None,
-    ) -> bool:
+    ) -> str:
         """Add `part` to the `parts` of the lane's newest pending item of `kind` (unless it
-        holds `max_parts` already), or put a new item with it (and `payload`'s other
-        values). False if `key` was put before."""
+        holds `max_parts` already): "merged"; or put a new item with it (and `payload`'s
+        other values): "new". "" (false) if `key` was put before."""
         now = self._clock()
         with self._transaction() as db:
             if not self._claim_key(db, key, now):
-                return False
+                return ""
             row = db.execute(
                 "SELECT id, payload FROM outbox_items WHERE lane = ? AND kind = ? AND state = ?"
                 " AND id = (SELECT MAX(id) FROM outbox_items WHERE lane = ?)",
@@ -136,9 +137,9 @@ class OutboxStore(OwnConnectionStore):
                         "UPDATE outbox_items SET payload = ? WHERE id = ?",
                         (json.dumps(merged, ensure_ascii=False), row["id"]),
                     )
-                    return True
+                    return MERGED
             self._insert(db, lane, chat_id, kind, {**(payload or {}), "parts": [dict(part)]}, now)
-        return True
+        return NEW
 
     # ----- taking -------------------------------------------------------------------------
 

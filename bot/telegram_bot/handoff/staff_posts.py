@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 
 from bot.core.dialog import Dialog
 from bot.core.telegram_html import escape, shorten, without_format_controls
+from bot.storage.outbox import NEW
 from bot.storage.tickets import Ticket
 from bot.telegram_bot.handoff.state import Handoff, user_text
 
@@ -136,15 +137,16 @@ async def relay_to_user(handoff: Handoff, ticket: Ticket, message: Message) -> N
     )
 
 
-async def relay_to_staff(handoff: Handoff, ticket: Ticket, message: Message) -> None:
+async def relay_to_staff(handoff: Handoff, ticket: Ticket, message: Message) -> bool:
     """The user's message, for the ticket's topic (or as a reply to its card). Replies that
     queue up for one ticket are sent together: texts in one message, anything else
-    (a photo, a document) copied after it."""
+    (a photo, a document) copied after it. True if it starts a message of its own (False:
+    it joined one still waiting, or it was queued before)."""
     if message.text is not None:
         part: dict[str, Any] = {"text": escape(without_format_controls(message.text))}
     else:
         part = {"copy": message.message_id, "from": message.chat.id}
-    await handoff.outbox.merge(
+    queued = await handoff.outbox.merge(
         f"to-staff:{message.chat.id}:{message.message_id}",
         lane=lane(ticket.id, "staff"),
         chat_id=ticket.staff_chat_id,
@@ -153,6 +155,7 @@ async def relay_to_staff(handoff: Handoff, ticket: Ticket, message: Message) -> 
         max_parts=MAX_REPLIES_MERGED,
         payload={"ticket": ticket.id},
     )
+    return queued == NEW
 
 
 def card_text(dialog: Dialog, ticket: Ticket, *, topic: bool) -> str:

@@ -426,8 +426,11 @@ async def user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         raise ApplicationHandlerStop
     note_outcome("handoff_user_message")
     await asyncio.to_thread(handoff.store.note_user_message, ticket.id)
-    await relay_to_staff(handoff, ticket, message)
-    await message.reply_text(user_text(svc.dialog, ticket.lang, "handoff_user_sent"))
+    # A reply that joins one still waiting for the staff group is not acknowledged again:
+    # a burst of replies gets one "sent", not one each (each would count against the
+    # user's chat limit, and a script could make the bot spend its budget on them).
+    if await relay_to_staff(handoff, ticket, message):
+        await message.reply_text(user_text(svc.dialog, ticket.lang, "handoff_user_sent"))
     raise ApplicationHandlerStop
 
 

@@ -110,9 +110,9 @@ class Outbox:
         part: Mapping[str, Any],
         max_parts: int,
         payload: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Queue `part` with the lane's pending item of `kind`, or as a new item (with
-        `payload`'s other values)."""
+    ) -> str:
+        """Queue `part` with the lane's pending item of `kind` ("merged"), or as a new item
+        with `payload`'s other values ("new"); "" if `key` was queued before."""
         added = await asyncio.to_thread(
             self.store.merge,
             key,
