@@ -198,6 +198,10 @@ class _AnnouncementFake:
             _Failure(status, descriptions.get(status, "Error"), parameters, times)
         )
 
+    def stop_failing_chat(self, chat_id: int) -> None:
+        """Messages to `chat_id` go through again (what fail_chat set up is dropped)."""
+        self._chat_failures.pop(chat_id, None)
+
     def enforce_limits(
         self,
         per_second: float = 30,
