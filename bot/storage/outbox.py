@@ -2,8 +2,8 @@
 the question log's SQLite file (own tables, `outbox_schema_version`) until Telegram has
 accepted them.
 
-A handler that must post somewhere other than its own chat puts an item here (committed,
-synchronous=FULL) and returns; one worker (bot.telegram_bot.transport.outbox) sends the
+A handler that must post somewhere other than its own chat puts an item here (committed)
+and returns; one worker (bot.telegram_bot.transport.outbox) sends the
 items when Telegram's limits allow. An item moves pending -> sending -> deleted:
 
 - it is marked "sending" (committed) just before its Bot API calls and deleted just after
@@ -85,8 +85,11 @@ class OutboxStore(OwnConnectionStore):
         self._clock = clock
         super().__init__(
             self.path,
-            # FULL: once the user is told "sent", the message for staff is on disk.
-            durable=True,
+            # NORMAL is durable across a crash of the process (kill -9) in WAL mode; only a
+            # power cut can lose the last items. A card needs no more (the sweeper queues it
+            # again for every ticket without one), and a relay's fsync would make 70 users
+            # pressing Send at once wait for 70 more disk flushes.
+            durable=False,
             version_table="outbox_schema_version",
             migrations=_MIGRATIONS,
             what="outbox",

@@ -102,8 +102,9 @@ class DeliveryRateLimiter(BaseRateLimiter[int]):
         network_failures = 0
         rate_limited = 0
         while True:
+            slot = None
             if counted and self.budget is not None:
-                await self.budget.acquire(priority, _chat_of(data))
+                slot = await self.budget.acquire(priority, _chat_of(data))
             try:
                 return await callback(*args, **kwargs)
             except (BadRequest, TimedOut):
@@ -124,6 +125,9 @@ class DeliveryRateLimiter(BaseRateLimiter[int]):
                 network_failures += 1
                 logger.warning("%s failed (%s); retrying", endpoint, error)
                 await asyncio.sleep(NETWORK_RETRY_DELAY * network_failures)
+            finally:
+                if slot is not None and self.budget is not None:
+                    self.budget.sent(slot)
 
 
 def _seconds(retry_after: timedelta | float) -> float:

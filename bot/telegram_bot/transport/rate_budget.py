@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -40,6 +41,8 @@ CHAT_PER_SECOND = 1.0
 CHAT_BURST = 4
 # Chats whose recent sends are remembered; older ones are dropped once this many are known.
 MAX_CHATS_REMEMBERED = 20_000
+# With every slot in flight, the budget looks again after this long (a `sent` wakes it).
+IN_FLIGHT_RECHECK = 0.05
 
 
 class Priority(enum.IntEnum):
@@ -55,12 +58,18 @@ def is_group(chat_id: int) -> bool:
     return chat_id < 0
 
 
+@dataclass
+class _Slot:
+    until: float  # counts against the overall limit until then (inf: in flight)
+
+
 @dataclass(order=True)
 class _Waiter:
     priority: int
     order: int
     chat_id: int | None = field(compare=False)
     granted: asyncio.Future[None] = field(compare=False)
+    slot: _Slot | None = field(default=None, compare=False)
 
 
 class RateBudget:
@@ -83,10 +92,12 @@ class RateBudget:
         self.chat_burst = chat_burst
         self.chat_window = chat_burst / chat_per_second
         self._clock = clock
-        self._overall: deque[float] = deque()
+        # The slots that count against the overall limit: each until when (see `sent`).
+        self._overall: list[_Slot] = []
         self._chats: dict[int, deque[float]] = {}  # chat id -> its recent sends
         self._groups: dict[int, deque[float]] = {}
         self._waiters: list[_Waiter] = []
+        self._slot_of: dict[int, _Slot] = {}  # granted future -> its slot, for acquire
         self._order = 0
         self._paused_until = 0.0
         self._chat_paused: dict[int, float] = {}
@@ -96,14 +107,26 @@ class RateBudget:
 
     # ----- asking for a slot -------------------------------------------------------------
 
-    async def acquire(self, priority: Priority, chat_id: int | None) -> None:
-        """Wait until a message to `chat_id` (None: a request into no chat) may go."""
+    async def acquire(self, priority: Priority, chat_id: int | None) -> _Slot:
+        """Wait until a message to `chat_id` (None: a request into no chat) may go. The
+        slot counts as in flight until `sent(slot)`: a message reaches Telegram somewhere
+        between its slot and Telegram's answer, so a slot frees one second after the
+        answer, not after the grant: however late a request arrives (a busy machine, a
+        slow network), no second at Telegram gets more than `per_second`."""
         waiter = self.request(priority, chat_id)
         try:
             await waiter
         except asyncio.CancelledError:
             self._withdraw(waiter)
             raise
+        slot = self._slot_of.pop(id(waiter), None) or _Slot(self._clock() + 1.0)
+        slot.until = math.inf
+        return slot
+
+    def sent(self, slot: _Slot) -> None:
+        """Telegram answered the request of `slot` (or it failed): it frees in a second."""
+        slot.until = self._clock() + 1.0
+        self._pump()
 
     def request(self, priority: Priority, chat_id: int | None) -> asyncio.Future[None]:
         """A future that is done once the slot is granted (acquire waits for it)."""
@@ -164,7 +187,9 @@ class RateBudget:
 
     def _take(self, waiter: _Waiter, now: float) -> None:
         self._waiters.remove(waiter)
-        self._overall.append(now)
+        slot = _Slot(now + 1.0)
+        self._overall.append(slot)
+        waiter.slot = slot
         chat_id = waiter.chat_id
         if chat_id is not None:
             if len(self._chats) >= MAX_CHATS_REMEMBERED:
@@ -173,12 +198,14 @@ class RateBudget:
             if is_group(chat_id):
                 self._groups.setdefault(chat_id, deque()).append(now)
         self.granted[Priority(waiter.priority)] += 1
+        self._slot_of[id(waiter.granted)] = slot
         waiter.granted.set_result(None)
 
     def _overall_wait(self, now: float) -> float:
         if len(self._overall) < self.per_second:
             return 0.0
-        return self._overall[-self.per_second] + 1.0 - now
+        # All slots in flight: a `sent` wakes the budget; look again soon anyway.
+        return min(min(slot.until for slot in self._overall) - now, IN_FLIGHT_RECHECK)
 
     def _chat_wait(self, chat_id: int | None, now: float, priority: int = Priority.STAFF) -> float:
         if chat_id is None:
@@ -197,8 +224,7 @@ class RateBudget:
         return wait
 
     def _forget_before(self, now: float) -> None:
-        while self._overall and self._overall[0] <= now - 1.0:
-            self._overall.popleft()
+        self._overall = [slot for slot in self._overall if slot.until > now]
         if now - self._pruned_at < 1.0:  # chats are pruned once a second, not per slot
             return
         self._pruned_at = now
@@ -219,3 +245,4 @@ class RateBudget:
 
     def _withdraw(self, waiter: asyncio.Future[None]) -> None:
         self._waiters = [w for w in self._waiters if w.granted is not waiter]
+        self._slot_of.pop(id(waiter), None)  # a slot granted just before: it frees in 1 s

@@ -116,3 +116,21 @@ async def test_a_429_pauses_its_chat_for_its_retry_after_and_no_other() -> None:
     granted = {name: t for t, name in run_until_granted(budget, clock, waiting)}
     assert granted["answer"] == 1000.0
     assert granted["group"] >= 1030.0
+
+
+async def test_a_slot_frees_a_second_after_telegram_answered_not_after_it_was_granted() -> None:
+    clock = FakeClock()
+    budget = RateBudget(clock=clock)
+    slots = [await budget.acquire(Priority.ANSWER, 100 + n) for n in range(29)]
+    late = budget.request(Priority.ANSWER, 500)
+    clock.now += 5.0  # the 29 requests are still on their way (a busy machine)
+    budget.grant_due()
+    assert not late.done()
+    for slot in slots:
+        budget.sent(slot)
+    clock.now += 0.999
+    budget.grant_due()
+    assert not late.done()
+    clock.now += 0.002
+    budget.grant_due()
+    assert late.done()
