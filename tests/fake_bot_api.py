@@ -137,14 +137,29 @@ class _FloodLimits:
     per_second: float
     per_chat: float
     chat_burst: float
+    group_per_minute: int | None = None  # messages into one group in any 60 s
     overall: float = 0.0
     overall_at: float = field(default_factory=time.monotonic)
     chats: dict[int, tuple[float, float]] = field(default_factory=dict)  # tokens, when
+    groups: dict[int, list[float]] = field(default_factory=dict)  # accepted, when
     refused: int = 0
 
     def admit(self, chat_id: int) -> float:
         """0 if a message to `chat_id` may go now, else the seconds to wait."""
         now = time.monotonic()
+        if self.group_per_minute is not None and chat_id < 0:
+            posted = [t for t in self.groups.get(chat_id, []) if t > now - 60.0]
+            self.groups[chat_id] = posted
+            if len(posted) >= self.group_per_minute:
+                self.refused += 1
+                return posted[-self.group_per_minute] + 60.0 - now
+            wait = self._admit_rate(chat_id, now)
+            if wait == 0:
+                posted.append(now)
+            return wait
+        return self._admit_rate(chat_id, now)
+
+    def _admit_rate(self, chat_id: int, now: float) -> float:
         self.overall = min(
             self.per_second, self.overall + (now - self.overall_at) * self.per_second
         )
@@ -185,11 +200,30 @@ class _AnnouncementFake:
             _Failure(status, descriptions.get(status, "Error"), parameters, times)
         )
 
+    def stop_failing_chat(self, chat_id: int) -> None:
+        """Messages to `chat_id` go through again (what fail_chat set up is dropped)."""
+        self._chat_failures.pop(chat_id, None)
+
     def enforce_limits(
-        self, per_second: float = 30, per_chat: float = 1, chat_burst: float = 5
+        self,
+        per_second: float = 30,
+        per_chat: float = 1,
+        chat_burst: float = 5,
+        group_per_minute: int | None = None,
     ) -> None:
-        """Refuse sendMessage over Telegram's flood limits with 429 and retry_after."""
-        self._limits = _FloodLimits(per_second, per_chat, chat_burst)
+        """Refuse messages (sendMessage; with `group_per_minute`, also copyMessage and
+        createForumTopic) over Telegram's flood limits with 429 and retry_after."""
+        self._limits = _FloodLimits(per_second, per_chat, chat_burst, group_per_minute)
+
+    def _within_limits(self, chat_id: int) -> None:
+        """Only the flood limits (not injected failures), for the hand-off's other posts."""
+        if self._limits is not None and self._limits.group_per_minute is not None:
+            wait = self._limits.admit(chat_id)
+            if wait > 0:
+                seconds = max(1, math.ceil(wait))
+                raise TelegramRefusal(
+                    429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
+                )
 
     @property
     def refused_by_limits(self) -> int:
@@ -641,6 +675,7 @@ class FakeBotApi(_AnnouncementFake):
         chat_id = _chat_id(params)
         if chat_id not in self.forums:
             raise TelegramRefusal(400, "Bad Request: the chat is not a forum")
+        self._within_limits(chat_id)
         name = str(params.get("name") or "")
         if not 1 <= len(name) <= 128:
             raise TelegramRefusal(400, "Bad Request: TOPIC_TITLE_EMPTY or too long")
@@ -699,6 +734,7 @@ class FakeBotApi(_AnnouncementFake):
         chat_id = self._reachable(_chat_id(params))
         if params.get("from_chat_id") in (None, ""):
             raise TelegramRefusal(400, "Bad Request: from_chat_id is empty")
+        self._within_limits(chat_id)
         _message_id(params)
         _check_markup(params.get("reply_markup"))
         self._thread(chat_id, params)

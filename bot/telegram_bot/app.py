@@ -51,6 +51,7 @@ from bot.staff.report import QuestionSource
 from bot.storage.audit import AuditStore
 from bot.storage.database import StorageUnavailable
 from bot.storage.learning_store import LearningStore
+from bot.storage.outbox import OutboxStore
 from bot.storage.stores import open_stores
 from bot.storage.subscriptions import SubscriptionStore
 from bot.storage.tickets import TicketStore
@@ -72,13 +73,15 @@ from bot.telegram_bot.shared.services import (
     tracking_outcome,
 )
 from bot.telegram_bot.transport import start_failures
-from bot.telegram_bot.transport.delivery import default_rate_limiter
+from bot.telegram_bot.transport.delivery import DeliveryRateLimiter, default_rate_limiter
 from bot.telegram_bot.transport.flood import FloodGuard
 from bot.telegram_bot.transport.liveness import Liveness
 from bot.telegram_bot.transport.log_privacy import (
     keep_token_out_of_logs,
     keep_update_content_out_of_logs,
 )
+from bot.telegram_bot.transport.outbox import Outbox
+from bot.telegram_bot.transport.rate_budget import RateBudget
 from bot.telegram_bot.transport.update_flow import (
     BoundedStopApplication,
     BoundedUpdateQueue,
@@ -115,6 +118,7 @@ EXIT_OK, EXIT_USAGE = 0, 2
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 WATCH_FAQ_KEY, WATCHER_KEY = "watch_faq", "faq_watcher"
 LIVENESS_KEY, WATCHDOG_KEY = "liveness", "watchdog_feeder"
+OUTBOX_KEY = "outbox"
 WATCHER_STOP_SECONDS = 5
 
 
@@ -201,6 +205,9 @@ async def post_init(application: TelegramApplication) -> None:
         stop = asyncio.Event()
         watcher = asyncio.create_task(svc.reloader.watch(stop), name="faq watcher")
         application.bot_data[WATCHER_KEY] = (stop, watcher)
+    outbox = application.bot_data.get(OUTBOX_KEY)
+    if isinstance(outbox, Outbox):
+        outbox.start(application.bot)  # sends what a stopped or killed run still owed
     await handoff.start(application)
     await announcements.start(application)
     await faq_desk.start(application)
@@ -214,7 +221,9 @@ async def post_init(application: TelegramApplication) -> None:
 
 
 async def post_stop(application: TelegramApplication) -> None:
-    """Stop watching faq/ (the watcher wakes within its polling step)."""
+    """Stop the background work: the watchdog's feeder, the hand-off's sweeper,
+    announcements, the FAQ desk's reminders, the outbox worker (it finishes the item in
+    hand), the FAQ watcher (it wakes within its polling step)."""
     liveness = liveness_of(application)
     if liveness is not None:
         liveness.notifier.stopping()
@@ -225,6 +234,9 @@ async def post_stop(application: TelegramApplication) -> None:
     await handoff.stop(application)
     await announcements.stop(application)
     await faq_desk.stop(application)
+    outbox = application.bot_data.get(OUTBOX_KEY)
+    if isinstance(outbox, Outbox):
+        await outbox.stop()
     running = application.bot_data.pop(WATCHER_KEY, None)
     if running is None:
         return
@@ -275,6 +287,7 @@ def build_application(
     stop_grace: float = STOP_GRACE_SECONDS,
     faq_audit: AuditStore | None = None,
     liveness: Liveness | None = None,
+    outbox_store: OutboxStore | None = None,
 ) -> TelegramApplication:
     """The bot, ready to initialise and run. `request` replaces the HTTP transport (tests);
     `rate_limiter` defaults to DeliveryRateLimiter; `prefs` to memory-only preferences.
@@ -282,12 +295,16 @@ def build_application(
     change while the bot runs. `subscription_store` keeps subscriptions and announcements
     (default: in memory, when config.yaml names topics). `faq_audit` keeps the admins'
     changes to faq/ from Telegram (without it, the FAQ desk refuses changes).
-    On stop, updates in hand get `stop_grace` seconds."""
+    On stop, updates in hand get `stop_grace` seconds. `outbox_store` keeps what is owed to
+    other chats (default: in memory). Every sender of the bot draws on one rate budget."""
     keep_token_out_of_logs(token)
     keep_update_content_out_of_logs()
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
     # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
+    rate_limiter = rate_limiter or default_rate_limiter(RateBudget())
+    budget = rate_limiter.budget if isinstance(rate_limiter, DeliveryRateLimiter) else None
+    outbox = Outbox(outbox_store or OutboxStore(":memory:"), budget)
     update_queue = BoundedUpdateQueue(UPDATES_IN_HAND)
     if liveness is None:
         liveness = Liveness(
@@ -315,7 +332,7 @@ def build_application(
                 allow_sending_without_reply=True,
             )
         )
-        .rate_limiter(rate_limiter or default_rate_limiter())
+        .rate_limiter(rate_limiter)
         .concurrent_updates(LoggedUpdateProcessor(concurrent_updates, liveness))
         .post_init(post_init)
         .post_stop(post_stop)
@@ -328,6 +345,7 @@ def build_application(
     application: TelegramApplication = builder.build()
     if isinstance(application, BoundedStopApplication):
         application.stop_grace = stop_grace
+        application.stop_after_updates.append(outbox.stop)
     svc = BotServices(
         dialog=dialog,
         knowledge=holder,
@@ -347,8 +365,9 @@ def build_application(
     application.bot_data[SERVICES_KEY] = svc
     application.bot_data[WATCH_FAQ_KEY] = watch_faq
     application.bot_data[LIVENESS_KEY] = liveness
+    application.bot_data[OUTBOX_KEY] = outbox
     privacy.install(application, svc)
-    handoff.install(application, tickets)  # needs a staff group in config.yaml `handoff:`
+    handoff.install(application, tickets, outbox)  # needs a staff group in `handoff:`
     install_learning(application, learning)
     announcements.install(application, subscription_store, request=request)
     faq_desk.install(application, faq_audit, faq_dir)
@@ -478,6 +497,10 @@ def _run_until_stopped(
         faq_audit = _optional_store(
             more_stores, lambda: AuditStore(settings.question_log_path), "FAQ editing"
         )
+        # Without it, what the bot owes the staff group is kept in memory for this run.
+        outbox_store = _optional_store(
+            more_stores, lambda: OutboxStore(settings.question_log_path), "the durable outbox"
+        )
         application = build_application(
             settings,
             token,
@@ -491,6 +514,7 @@ def _run_until_stopped(
             watch_faq=True,
             subscription_store=subscription_store,
             faq_audit=faq_audit,
+            outbox_store=outbox_store,
         )
         if settings.telegram.mode == "webhook" and secret is not None:
             logger.info("starting the bot (webhook on %s:%d)", webhook.listen, webhook.port)

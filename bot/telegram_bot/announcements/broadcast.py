@@ -1,11 +1,13 @@
 """Delivers an announcement job (bot.storage.subscriptions) through the Bot API.
 
-Pace: a bot of its own whose rate limiter is python-telegram-bot's (DeliveryRateLimiter, an
-AIORateLimiter) set to `subscriptions.messages_per_second`, so an announcement never queues
-in front of an answer: answers go through the application's own limiter. A 429 is waited
-out by the limiter (all sends pause for retry_after); a 5xx or a network failure is retried
-by the limiter, then the recipient goes back to the queue, at most MAX_ATTEMPTS times; a 403
-(the user blocked the bot) ends that user's subscriptions.
+Pace: a bot of its own (its own connections) whose rate limiter (DeliveryRateLimiter) draws
+on the running bot's one rate budget at the lowest priority, so an announcement never
+queues in front of an answer or a staff post, and answers and announcements together stay
+within Telegram's 30 messages a second. Run from the command line, it has a budget of its
+own at `subscriptions.messages_per_second`. A 429 is waited out by the limiter (all sends
+pause for retry_after); a 5xx or a network failure is retried by the limiter, then the
+recipient goes back to the queue, at most MAX_ATTEMPTS times; a 403 (the user blocked the
+bot) ends that user's subscriptions.
 
 Each recipient is marked "sending" (committed) just before its message goes out and "sent"
 just after. At most IN_FLIGHT recipients are "sending" at any moment: that is the most a
@@ -49,6 +51,7 @@ from bot.storage.subscriptions import (
     this_process,
 )
 from bot.telegram_bot.transport.delivery import DeliveryRateLimiter
+from bot.telegram_bot.transport.rate_budget import Priority, RateBudget
 
 logger = logging.getLogger(__name__)
 
@@ -130,14 +133,21 @@ SEND_OPTIONS: Mapping[str, Any] = {
 
 
 def broadcast_bot(
-    settings: Settings, token: str, request: BaseRequest | None = None
+    settings: Settings,
+    token: str,
+    request: BaseRequest | None = None,
+    *,
+    budget: RateBudget | None = None,
 ) -> ExtBot[int]:
-    """A bot for announcements only: its own connections and its own rate limiter at
-    `subscriptions.messages_per_second`, so that answers never wait behind it."""
+    """A bot for announcements only: its own connections, and a rate limiter drawing on
+    `budget` (the running bot's, shared with answers) at the lowest priority, so that
+    answers never wait behind it. Without one (the command line), a budget of its own at
+    `subscriptions.messages_per_second`."""
 
+    if budget is None:
+        budget = RateBudget(per_second=max(1, int(settings.subscriptions.messages_per_second)))
     limiter = DeliveryRateLimiter(
-        overall_max_rate=settings.subscriptions.messages_per_second,
-        max_retries=RATE_LIMIT_RETRIES,
+        budget, priority=Priority.ANNOUNCEMENT, max_retries=RATE_LIMIT_RETRIES
     )
     return ExtBot(
         token,

@@ -44,6 +44,7 @@ from bot.telegram_bot.shared import handler_groups
 from bot.telegram_bot.shared.forgetting import add_forgetter
 from bot.telegram_bot.shared.services import BotServices, note_outcome, services, services_in
 from bot.telegram_bot.shared.services import user_language as language_of_user
+from bot.telegram_bot.transport.delivery import budget_of
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def install(
     if not settings.subscriptions.enabled:
         return
     broadcaster = Broadcaster(
-        broadcast_bot(settings, application.bot.token, request),
+        broadcast_bot(settings, application.bot.token, request, budget=budget_of(application.bot)),
         store or SubscriptionStore(":memory:"),
         settings,
         svc.dialog.locales,

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Message, Update
-from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -34,9 +33,9 @@ from bot.core.dialog import Dialog
 from bot.storage.tickets import Ticket
 from bot.telegram_bot.handoff.staff_posts import (
     after_close,
-    close_topic,
     correct_for_user,
     relay_to_user,
+    set_topic,
     tell_staff,
     tell_staff_here,
     tell_user,
@@ -100,7 +99,7 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     command = _command(message, context.bot.username)
     if command is not None:
         if ticket is None:
-            await tell_staff_here(context.bot, dialog, message, "staff_no_ticket")
+            await tell_staff_here(dialog, handoff, message, "staff_no_ticket")
             return
         note_outcome(f"staff_{command}")
         await _COMMANDS[command](context.bot, dialog, handoff, ticket)
@@ -109,10 +108,10 @@ async def _handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         note_outcome("staff_group_chatter")
         return
     if not ticket.is_open:
-        await tell_staff_here(context.bot, dialog, message, "staff_ticket_is_closed", ticket)
+        await tell_staff_here(dialog, handoff, message, "staff_ticket_is_closed", ticket)
         return
     note_outcome("staff_reply")
-    await relay_to_user(context.bot, dialog, handoff, ticket, message)
+    await relay_to_user(handoff, ticket, message)
     await offer_ticket_learning(context, ticket, message)
 
 
@@ -177,34 +176,30 @@ def _command(message: Message, bot_username: str | None) -> str | None:
 
 async def _close(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket) -> None:
     if not await asyncio.to_thread(handoff.store.close_ticket, ticket.id, "staff"):
-        await tell_staff(bot, dialog, ticket, "staff_ticket_is_closed")
+        await tell_staff(dialog, handoff, ticket, "staff_ticket_is_closed")
         return
-    await tell_user(bot, dialog, handoff, ticket, "handoff_closed_by_staff")
-    await after_close(bot, dialog, ticket, "staff_closed")
+    await tell_user(dialog, handoff, ticket, "handoff_closed_by_staff")
+    await after_close(dialog, handoff, ticket, "staff_closed")
 
 
 async def _reopen(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket) -> None:
     if not await asyncio.to_thread(handoff.store.reopen_ticket, ticket.id):
-        await tell_staff(bot, dialog, ticket, "staff_cannot_reopen")
+        await tell_staff(dialog, handoff, ticket, "staff_cannot_reopen")
         return
-    if ticket.staff_thread_id is not None:
-        try:
-            await bot.reopen_forum_topic(ticket.staff_chat_id, ticket.staff_thread_id)
-        except TelegramError as error:
-            logger.warning("could not reopen the topic of ticket #%d: %s", ticket.id, error)
-    await tell_staff(bot, dialog, ticket, "staff_reopened")
+    await set_topic(handoff, ticket, closed=False)
+    await tell_staff(dialog, handoff, ticket, "staff_reopened")
 
 
 async def _block(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket) -> None:
     closed = await asyncio.to_thread(handoff.store.block_user_of, ticket.id)
-    await tell_staff(bot, dialog, ticket, "staff_blocked")
+    await tell_staff(dialog, handoff, ticket, "staff_blocked")
     for other in closed:
-        await close_topic(bot, other)
+        await set_topic(handoff, other, closed=True)
 
 
 async def _unblock(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket) -> None:
     await asyncio.to_thread(handoff.store.unblock_user_of, ticket.id)
-    await tell_staff(bot, dialog, ticket, "staff_unblocked")
+    await tell_staff(dialog, handoff, ticket, "staff_unblocked")
 
 
 _Command = Callable[[Any, Dialog, Handoff, Ticket], Awaitable[None]]

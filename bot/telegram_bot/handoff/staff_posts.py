@@ -1,61 +1,46 @@
-"""What the hand-off sends: the ticket card and its topic in the staff group, relayed
-messages both ways, notices to staff and to the user, and erasing what /forget or expiry
-removes."""
+"""What the hand-off sends. Everything for another chat than the update's (the staff group,
+a ticket's user) is an outbox item (bot.telegram_bot.transport.outbox): the handler queues
+it, committed, and returns; handoff.staff_delivery sends it when Telegram's limits allow.
+Erasing what /forget or expiry removes still calls Telegram directly (background work)."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import logging
-from typing import Any, Literal
+import secrets
+from typing import Any
 
-from telegram import (
-    Message,
-    ReplyParameters,
-)
+from telegram import Message, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.core.dialog import Dialog
-from bot.core.telegram_html import escape, shorten, split_message, without_format_controls
+from bot.core.telegram_html import escape, shorten, without_format_controls
+from bot.storage.outbox import NEW
 from bot.storage.tickets import Ticket
 from bot.telegram_bot.handoff.state import Handoff, user_text
 
 logger = logging.getLogger(__name__)
 
+# Outbox item kinds (handoff.staff_delivery sends them).
+CARD = "handoff.card"
+RELAY_TO_STAFF = "handoff.relay_to_staff"
+RELAY_TO_USER = "handoff.relay_to_user"
+STAFF_NOTICE = "handoff.staff_notice"
+USER_NOTICE = "handoff.user_notice"
+TOPIC_STATE = "handoff.topic_state"
+# A user's replies waiting for the staff group are sent together, this many at most.
+MAX_REPLIES_MERGED = 20
 
-Posted = Literal["posted", "later", "refused"]
+
+def lane(ticket_id: int, to: str) -> str:
+    """A ticket's items for one side ("staff" or "user") go in the order they were queued;
+    the two sides do not wait for each other."""
+    return f"ticket:{ticket_id}:{to}"
 
 
-async def post_ticket(bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket) -> Posted:
-    """Put the ticket in the staff group (its own topic when topics are on) and note where.
-    "later" if the group could not take it now (the sweeper tries again); "refused" if it
-    never will (the ticket is closed: the caller tells the user)."""
-
-    store, chat_id = handoff.store, ticket.staff_chat_id
-    thread = ticket.staff_thread_id
-    try:
-        if handoff.settings.forum_topics and thread is None:
-            topic = await bot.create_forum_topic(chat_id, topic_name(ticket))
-            thread = int(topic.message_thread_id)
-            await asyncio.to_thread(store.set_staff_thread, ticket.id, thread)
-        card = await bot.send_message(
-            chat_id,
-            card_text(dialog, ticket, topic=thread is not None),
-            message_thread_id=thread,
-        )
-    except BadRequest as error:
-        logger.error("could not post ticket #%d to the staff group: %s", ticket.id, error)
-        if not _for_good(error):
-            return "later"
-        await asyncio.to_thread(store.close_ticket, ticket.id, "refused")
-        return "refused"
-    except TelegramError as error:
-        logger.error("could not post ticket #%d to the staff group: %s", ticket.id, error)
-        return "later"
-    await asyncio.to_thread(store.set_staff_message, ticket.id, card.message_id)
-    if card_cuts_question(ticket):
-        await _post_whole_question(bot, handoff, ticket, thread, card.message_id)
-    return "posted"
+def lanes(ticket_id: int) -> list[str]:
+    return [lane(ticket_id, "staff"), lane(ticket_id, "user")]
 
 
 def topic_name(ticket: Ticket) -> str:
@@ -64,47 +49,34 @@ def topic_name(ticket: Ticket) -> str:
     return f"#{ticket.id} · {ticket.lang}"
 
 
-def _for_good(error: BadRequest) -> bool:
-    """Telegram will refuse this card however often it is sent."""
-    return "too long" in str(error).lower()
+def _once() -> str:
+    """The key of an item nothing else could queue again."""
+    return secrets.token_hex(8)
 
 
-async def _post_whole_question(
-    bot: Any, handoff: Handoff, ticket: Ticket, thread: int | None, card: int
-) -> None:
-    """The card showed the question cut: the whole of it, under the card."""
-    try:
-        for part in split_message(escape(without_format_controls(ticket.question))):
-            sent = await bot.send_message(
-                ticket.staff_chat_id,
-                part,
-                message_thread_id=thread,
-                reply_parameters=ReplyParameters(card) if thread is None else None,
-            )
-            await asyncio.to_thread(
-                handoff.store.add_route, ticket.staff_chat_id, sent.message_id, ticket.id
-            )
-    except TelegramError as error:
-        logger.warning("could not post the whole question of ticket #%d: %s", ticket.id, error)
+async def queue_card(handoff: Handoff, ticket: Ticket) -> None:
+    """The ticket's card (and its topic) for the staff group; queued once however often
+    asked (the sweeper asks again for every ticket without a card)."""
+    await handoff.outbox.put(
+        f"card:{ticket.id}",
+        lane=lane(ticket.id, "staff"),
+        chat_id=ticket.staff_chat_id,
+        kind=CARD,
+        payload={"ticket": ticket.id},
+    )
 
 
-async def tell_user(
-    bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket, key: str
-) -> Message | None:
-    """A message to the ticket's user; None if it could not be delivered (a 403 marks the
-    ticket and tells staff)."""
-
+async def tell_user(dialog: Dialog, handoff: Handoff, ticket: Ticket, key: str) -> None:
+    """A message to the ticket's user (a 403 marks the ticket and tells staff)."""
     if ticket.chat_id is None:
-        return None
-    try:
-        sent: Message = await bot.send_message(ticket.chat_id, user_text(dialog, ticket.lang, key))
-    except Forbidden:
-        await user_unreachable(bot, dialog, handoff, ticket)
-        return None
-    except TelegramError as error:
-        logger.warning("could not tell the user of ticket #%d: %s", ticket.id, error)
-        return None
-    return sent
+        return
+    await handoff.outbox.put(
+        _once(),
+        lane=lane(ticket.id, "user"),
+        chat_id=ticket.chat_id,
+        kind=USER_NOTICE,
+        payload={"ticket": ticket.id, "text": user_text(dialog, ticket.lang, key)},
+    )
 
 
 async def erase_in_staff_group(
@@ -182,28 +154,17 @@ CARD_QUESTION_CHARS = 3000
 NAME_CHARS = 100
 
 
-async def relay_to_user(
-    bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket, message: Message
-) -> None:
-    """The staff message, copied to the user under "Reply from the agency"."""
+async def relay_to_user(handoff: Handoff, ticket: Ticket, message: Message) -> None:
+    """The staff message, for the user, under "Reply from the agency"."""
     if ticket.chat_id is None:
         return
-    try:
-        header = await bot.send_message(
-            ticket.chat_id, user_text(dialog, ticket.lang, "handoff_staff_reply")
-        )
-        copy = await bot.copy_message(ticket.chat_id, message.chat.id, message.message_id)
-    except Forbidden:
-        await user_unreachable(bot, dialog, handoff, ticket, message.message_id)
-        return
-    except TelegramError as error:
-        logger.error("could not relay a reply to ticket #%d: %s", ticket.id, error)
-        return
-    store = handoff.store
-    for message_id in (header.message_id, copy.message_id):
-        await asyncio.to_thread(store.add_route, ticket.chat_id, message_id, ticket.id)
-    await asyncio.to_thread(store.add_relay, ticket.id, message.message_id, copy.message_id)
-    await asyncio.to_thread(store.note_staff_reply, ticket.id)
+    await handoff.outbox.put(
+        f"to-user:{message.chat.id}:{message.message_id}",
+        lane=lane(ticket.id, "user"),
+        chat_id=ticket.chat_id,
+        kind=RELAY_TO_USER,
+        payload={"ticket": ticket.id, "from": message.chat.id, "message": message.message_id},
+    )
 
 
 async def correct_for_user(
@@ -211,7 +172,8 @@ async def correct_for_user(
 ) -> bool:
     """Staff edited a reply the user already has: their copy is edited the same way, or,
     when Telegram cannot edit it (a different kind of message, too old), "Correction:" and
-    the new text follow it. False if the message was never relayed."""
+    the new text follow it. False if the message was never relayed (or not yet: the relay
+    waits in the outbox, and sends the edited message when its turn comes)."""
     copy = await asyncio.to_thread(handoff.store.relayed_copy, ticket.id, edited.message_id)
     if copy is None or ticket.chat_id is None:
         return False
@@ -244,39 +206,32 @@ async def correct_for_user(
             reply_parameters=ReplyParameters(copy, allow_sending_without_reply=True),
         )
     except Forbidden:
-        await user_unreachable(bot, dialog, handoff, ticket, edited.message_id)
+        await asyncio.to_thread(handoff.store.mark_undeliverable, ticket.id)
+        await tell_staff(dialog, handoff, ticket, "staff_undeliverable", reply_to=edited.message_id)
     except TelegramError as error:
         logger.warning("could not send a correction in ticket #%d: %s", ticket.id, error)
     return True
 
 
-async def relay_to_staff(
-    bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket, message: Message
-) -> None:
-    """The user's message, copied into the ticket's topic (or as a reply to its card)."""
-    store, chat_id = handoff.store, ticket.staff_chat_id
-    lang = dialog.settings.default_language
-    # An error here (staff deleted the topic, the bot lost its rights) reaches the error
-    # handler's log, and the user is not told "sent".
-    header = await bot.send_message(
-        chat_id,
-        dialog.locales.text(lang, "staff_user_wrote", ticket=str(ticket.id)),
-        message_thread_id=ticket.staff_thread_id,
-        reply_parameters=_to_card(ticket),
+async def relay_to_staff(handoff: Handoff, ticket: Ticket, message: Message) -> bool:
+    """The user's message, for the ticket's topic (or as a reply to its card). Replies that
+    queue up for one ticket are sent together: texts in one message, anything else
+    (a photo, a document) copied after it. True if it starts a message of its own (False:
+    it joined one still waiting, or it was queued before)."""
+    if message.text is not None:
+        part: dict[str, Any] = {"text": escape(without_format_controls(message.text))}
+    else:
+        part = {"copy": message.message_id, "from": message.chat.id}
+    queued = await handoff.outbox.merge(
+        f"to-staff:{message.chat.id}:{message.message_id}",
+        lane=lane(ticket.id, "staff"),
+        chat_id=ticket.staff_chat_id,
+        kind=RELAY_TO_STAFF,
+        part=part,
+        max_parts=MAX_REPLIES_MERGED,
+        payload={"ticket": ticket.id},
     )
-    copy = await bot.copy_message(
-        chat_id, message.chat.id, message.message_id, message_thread_id=ticket.staff_thread_id
-    )
-    for message_id in (header.message_id, copy.message_id):
-        await asyncio.to_thread(store.add_route, chat_id, message_id, ticket.id)
-
-
-async def user_unreachable(
-    bot: Any, dialog: Dialog, handoff: Handoff, ticket: Ticket, reply_to: int | None = None
-) -> None:
-    """The user blocked the bot: the ticket is marked and staff are told."""
-    await asyncio.to_thread(handoff.store.mark_undeliverable, ticket.id)
-    await tell_staff(bot, dialog, ticket, "staff_undeliverable", reply_to=reply_to)
+    return queued == NEW
 
 
 def card_text(dialog: Dialog, ticket: Ticket, *, topic: bool) -> str:
@@ -321,18 +276,9 @@ def card_cuts_question(ticket: Ticket) -> bool:
     return shorten(shown, CARD_QUESTION_CHARS) != shown
 
 
-def _to_card(ticket: Ticket, reply_to: int | None = None) -> ReplyParameters | None:
-    """In a plain group, notices answer the ticket's card so they stay together."""
-    if reply_to is not None:
-        return ReplyParameters(reply_to)
-    if ticket.staff_thread_id is None and ticket.staff_message_id is not None:
-        return ReplyParameters(ticket.staff_message_id)
-    return None
-
-
 async def tell_staff(
-    bot: Any,
     dialog: Dialog,
+    handoff: Handoff,
     ticket: Ticket,
     key: str,
     *,
@@ -342,38 +288,53 @@ async def tell_staff(
     """A notice in the ticket's topic, or answering its card."""
     lang = dialog.settings.default_language
     text = dialog.locales.text(lang, key, ticket=str(ticket.id), **(values or {}))
-    try:
-        await bot.send_message(
-            ticket.staff_chat_id,
-            text,
-            message_thread_id=ticket.staff_thread_id,
-            reply_parameters=_to_card(ticket, reply_to),
-        )
-    except TelegramError as error:
-        logger.warning("could not tell staff about ticket #%d: %s", ticket.id, error)
+    payload: dict[str, Any] = {"ticket": ticket.id, "text": text}
+    if reply_to is not None:
+        payload["reply_to"] = reply_to
+    await handoff.outbox.put(
+        _once(),
+        lane=lane(ticket.id, "staff"),
+        chat_id=ticket.staff_chat_id,
+        kind=STAFF_NOTICE,
+        payload=payload,
+    )
 
 
 async def tell_staff_here(
-    bot: Any, dialog: Dialog, message: Message, key: str, ticket: Ticket | None = None
+    dialog: Dialog, handoff: Handoff, message: Message, key: str, ticket: Ticket | None = None
 ) -> None:
+    """An answer to a staff member's message, in its topic."""
     lang = dialog.settings.default_language
     values = {"ticket": str(ticket.id)} if ticket is not None else {}
-    try:
-        await message.reply_text(dialog.locales.text(lang, key, **values))
-    except TelegramError as error:
-        logger.warning("could not answer in the staff group: %s", error)
+    await handoff.outbox.put(
+        _once(),
+        lane=lane(ticket.id, "staff") if ticket is not None else "staff-group",
+        chat_id=message.chat.id,
+        kind=STAFF_NOTICE,
+        payload={
+            "text": dialog.locales.text(lang, key, **values),
+            "reply_to": message.message_id,
+            "thread": message.message_thread_id if message.is_topic_message else None,
+        },
+    )
 
 
-async def after_close(bot: Any, dialog: Dialog, ticket: Ticket, key: str, **values: Any) -> None:
+async def after_close(
+    dialog: Dialog, handoff: Handoff, ticket: Ticket, key: str, **values: Any
+) -> None:
     """Tell staff the ticket is closed, then close its topic."""
-    await tell_staff(bot, dialog, ticket, key, values={k: str(v) for k, v in values.items()})
-    await close_topic(bot, ticket)
+    await tell_staff(dialog, handoff, ticket, key, values={k: str(v) for k, v in values.items()})
+    await set_topic(handoff, ticket, closed=True)
 
 
-async def close_topic(bot: Any, ticket: Ticket) -> None:
+async def set_topic(handoff: Handoff, ticket: Ticket, *, closed: bool) -> None:
+    """Close (or reopen) the ticket's topic, after what was queued for it before."""
     if ticket.staff_thread_id is None:
         return
-    try:
-        await bot.close_forum_topic(ticket.staff_chat_id, ticket.staff_thread_id)
-    except TelegramError as error:
-        logger.info("could not close the topic of ticket #%d: %s", ticket.id, error)
+    await handoff.outbox.put(
+        _once(),
+        lane=lane(ticket.id, "staff"),
+        chat_id=ticket.staff_chat_id,
+        kind=TOPIC_STATE,
+        payload={"ticket": ticket.id, "closed": closed},
+    )

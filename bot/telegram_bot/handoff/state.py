@@ -24,6 +24,7 @@ from bot.config import HandoffSettings
 from bot.core.dialog import Dialog
 from bot.core.telegram_html import escape
 from bot.storage.tickets import TicketStore
+from bot.telegram_bot.transport.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Handoff:
 
     store: TicketStore
     settings: HandoffSettings
+    outbox: Outbox  # what goes to the staff group and back to users (staff_posts)
     drafts: OrderedDict[str, Draft] = field(default_factory=OrderedDict)
     latest: dict[int, str] = field(default_factory=dict)  # user id -> their latest draft
     # Staff-group membership as Telegram last told it: user id -> (member?, valid until).

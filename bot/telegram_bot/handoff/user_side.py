@@ -46,10 +46,12 @@ from bot.core.dialog import HANDOFF_ACTION, Dialog, Reply
 from bot.core.telegram_html import shorten
 from bot.storage.tickets import Blocked, LimitReached, TicketStore
 from bot.telegram_bot.handoff import staff_group
+from bot.telegram_bot.handoff.staff_delivery import register_kinds
 from bot.telegram_bot.handoff.staff_posts import (
     after_close,
     erase_in_staff_group,
-    post_ticket,
+    lanes,
+    queue_card,
     relay_to_staff,
     tell_user,
     withdraw_in_staff_group,
@@ -66,6 +68,7 @@ from bot.telegram_bot.handoff.ticket_learning import ticket_button
 from bot.telegram_bot.shared import handler_groups
 from bot.telegram_bot.shared.forgetting import add_forgetter
 from bot.telegram_bot.shared.services import note_outcome, services, services_in, user_language
+from bot.telegram_bot.transport.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -82,16 +85,18 @@ CONFIRM_QUESTION_CHARS = 3000
 # ----- wiring (called by bot.telegram_bot.app) ---------------------------------------------
 
 
-def install(application: Any, store: TicketStore | None) -> None:
-    """Keep the hand-off's state, note each question for "Ask the agency", and let /forget
-    delete the user's tickets. Without a staff group or a store, hand-off stays off."""
+def install(application: Any, store: TicketStore | None, outbox: Outbox) -> None:
+    """Keep the hand-off's state, note each question for "Ask the agency", teach `outbox`
+    the hand-off's items and let /forget delete the user's tickets. Without a staff group or
+    a store, hand-off stays off."""
     svc = services_in(application.bot_data)
     settings = svc.dialog.settings.handoff
     if store is None or not settings.enabled:
         return
-    handoff = Handoff(store, settings)
+    handoff = Handoff(store, settings, outbox)
     application.bot_data[HANDOFF_KEY] = handoff
     svc.tickets = store
+    register_kinds(outbox, handoff, lambda: svc.dialog)
 
     def note_question(update: Update, question_id: str, text: str, reply: Reply) -> None:
         user, chat = update.effective_user, update.effective_chat
@@ -106,6 +111,9 @@ def install(application: Any, store: TicketStore | None) -> None:
         known = await asyncio.to_thread(store.tickets_of, user_id)
         copies = await asyncio.to_thread(store.staff_messages, [t.id for t in known])
         withdrawn = await asyncio.to_thread(store.forget_user, user_id)
+        await outbox.drop_lanes(
+            [name for t in known for name in lanes(t.id)]
+        )  # their texts go unsent
         await asyncio.to_thread(store.checkpoint)
         for ticket in withdrawn:
             await withdraw_in_staff_group(
@@ -195,19 +203,19 @@ async def sweep(application: Any) -> None:
         return
     svc = services_in(application.bot_data)
     store, bot = handoff.store, application.bot
+    # A card queued before a kill, or a ticket committed just before one: queued once.
     for ticket in await asyncio.to_thread(store.unposted):
-        if await post_ticket(bot, svc.dialog, handoff, ticket) == "refused":
-            await tell_user(bot, svc.dialog, handoff, ticket, "handoff_not_posted")
+        await queue_card(handoff, ticket)
     idle = handoff.settings.idle_close_hours
     for ticket in await asyncio.to_thread(store.idle_tickets, timedelta(hours=idle)):
         if await asyncio.to_thread(store.close_ticket, ticket.id, "idle"):
-            await tell_user(bot, svc.dialog, handoff, ticket, "handoff_closed_idle")
-            await after_close(bot, svc.dialog, ticket, "staff_closed_idle", hours=idle)
+            await tell_user(svc.dialog, handoff, ticket, "handoff_closed_idle")
+            await after_close(svc.dialog, handoff, ticket, "staff_closed_idle", hours=idle)
     days = handoff.settings.unanswered_close_days
     for ticket in await asyncio.to_thread(store.unanswered_tickets, timedelta(days=days)):
         if await asyncio.to_thread(store.close_ticket, ticket.id, "unanswered"):
-            await tell_user(bot, svc.dialog, handoff, ticket, "handoff_closed_unanswered")
-            await after_close(bot, svc.dialog, ticket, "staff_closed_unanswered", days=days)
+            await tell_user(svc.dialog, handoff, ticket, "handoff_closed_unanswered")
+            await after_close(svc.dialog, handoff, ticket, "staff_closed_unanswered", days=days)
     await _purge_expired(bot, svc.dialog, store, handoff.settings.retention_days)
 
 
@@ -383,9 +391,9 @@ async def confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await asyncio.to_thread(
         handoff.store.add_route, query.message.chat.id, query.message.message_id, ticket.id
     )
-    posted = await post_ticket(context.bot, svc.dialog, handoff, ticket)
-    told = "handoff_not_posted" if posted == "refused" else "handoff_received"
-    await query.edit_message_text(user_text(svc.dialog, lang, told))
+    # Told "received" at once: the card follows when the staff group's limit allows.
+    await queue_card(handoff, ticket)
+    await query.edit_message_text(user_text(svc.dialog, lang, "handoff_received"))
 
 
 def limit_text(dialog: Dialog, lang: str, limit: LimitReached, now: datetime) -> str:
@@ -421,8 +429,11 @@ async def user_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await message.reply_text(user_text(svc.dialog, ticket.lang, "handoff_replies_limit"))
         raise ApplicationHandlerStop
     note_outcome("handoff_user_message")
-    await relay_to_staff(context.bot, svc.dialog, handoff, ticket, message)
-    await message.reply_text(user_text(svc.dialog, ticket.lang, "handoff_user_sent"))
+    # A reply that joins one still waiting for the staff group is not acknowledged again:
+    # a burst of replies gets one "sent", not one each (each would count against the
+    # user's chat limit, and a script could make the bot spend its budget on them).
+    if await relay_to_staff(handoff, ticket, message):
+        await message.reply_text(user_text(svc.dialog, ticket.lang, "handoff_user_sent"))
     raise ApplicationHandlerStop
 
 

@@ -6,7 +6,9 @@ python-telegram-bot fetches as fast as Telegram gives: with a backlog, thousands
 updates sat in memory, confirmed and unanswered, and a stop (SIGTERM) answered them all
 first, for minutes. Here:
 
-- `BoundedUpdateQueue` counts the updates in hand (queued or being handled) and lets at
+- `BoundedUpdateQueue` hands queued updates out in turns by sender (`TakeTurns`: one
+  account's burst does not delay everyone else), counts the updates in hand (queued or
+  being handled) and lets at
   most `limit` in: putting one more waits until one is done. A webhook request waits
   that way before it is acknowledged.
 - `RoomForUpdates` is the transport of getUpdates: it waits until there is room in the
@@ -24,7 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Generator
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
 from telegram import Update
@@ -39,8 +42,52 @@ Result = TypeVar("Result")
 TELEGRAM_MAX_UPDATES = 100
 
 
+class TakeTurns:
+    """Queued updates by sender, taken in turns: one sender's first update goes before
+    another's twentieth, so a burst from a few accounts does not delay everyone else.
+    Within one sender, updates keep their order. Anything that is not an update (the
+    application's stop marker) comes out only once no update is left."""
+
+    def __init__(self) -> None:
+        self._senders: OrderedDict[object, deque[object]] = OrderedDict()
+        self._markers: deque[object] = deque()
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, item: object) -> None:
+        if isinstance(item, Update):
+            self._senders.setdefault(sender_of(item), deque()).append(item)
+        else:
+            self._markers.append(item)
+        self._count += 1
+
+    def popleft(self) -> object:
+        if self._senders:
+            sender, waiting = next(iter(self._senders.items()))
+            item = waiting.popleft()
+            del self._senders[sender]
+            if waiting:  # the sender's next update waits for everyone else's turn
+                self._senders[sender] = waiting
+        else:
+            item = self._markers.popleft()
+        self._count -= 1
+        return item
+
+
+def sender_of(update: Update) -> object:
+    """Whose turn an update takes: its user, else its chat, else the update itself."""
+    if update.effective_user is not None:
+        return ("user", update.effective_user.id)
+    if update.effective_chat is not None:
+        return ("chat", update.effective_chat.id)
+    return ("update", update.update_id)
+
+
 class BoundedUpdateQueue(asyncio.Queue[object]):
-    """The application's update queue, with room for at most `limit` updates in hand.
+    """The application's update queue, with room for at most `limit` updates in hand,
+    handed out in turns by sender (`TakeTurns`).
 
     An update counts from `put` until its `task_done` (the application calls it when the
     update has been handled). Only updates wait for room: the application's own markers
@@ -54,6 +101,16 @@ class BoundedUpdateQueue(asyncio.Queue[object]):
         self.limit = limit
         self.in_hand = 0
         self._room: asyncio.Event | None = None
+
+    # asyncio.Queue keeps its items in `_queue`, through these three hooks.
+    def _init(self, maxsize: int) -> None:
+        self._queue = TakeTurns()
+
+    def _put(self, item: object) -> None:
+        self._queue.append(item)
+
+    def _get(self) -> object:
+        return self._queue.popleft()
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
@@ -154,6 +211,9 @@ class BoundedStopApplication(Application[Any, Any, Any, Any, Any, Any]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._update_tasks: set[asyncio.Task[Any]] = set()
+        # Background workers to stop once the updates in hand are done (the outbox), also
+        # when the application is stopped without post_stop (tests drive it by hand).
+        self.stop_after_updates: list[Callable[[], Awaitable[None]]] = []
 
     def create_task(
         self,
@@ -181,6 +241,8 @@ class BoundedStopApplication(Application[Any, Any, Any, Any, Any, Any]):
             await super().stop()
         finally:
             deadline.cancel()
+            for stop in self.stop_after_updates:
+                await stop()
 
     def _give_up(self) -> None:
         running = [task for task in self._update_tasks if not task.done()]

@@ -89,6 +89,9 @@ async def test_a_route_survives_kill_9_right_after_the_user_was_told(
         await api.wait_for("setMyCommands", 3, within=START_WITHIN)
         await ask_and_confirm(api, updates)
         (topic,) = await api.wait_for("createForumTopic", 1)
+        # The card follows "received" from the outbox; the kill comes once it is posted.
+        await api.wait_for("sendMessage", 3)
+        await asyncio.sleep(0.5)
     finally:
         process.send_signal(signal.SIGKILL)
         await asyncio.wait_for(process.communicate(), STOP_WITHIN)

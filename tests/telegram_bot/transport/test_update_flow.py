@@ -117,3 +117,26 @@ async def test_stopping_gives_the_updates_in_hand_a_bounded_time(
         await asyncio.wait_for(application.stop(), SAFETY)
     assert any("not finished within" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_queued_updates_take_turns_by_sender_so_one_burst_does_not_delay_others(
+    updates: UpdateFactory,
+) -> None:
+    queue = BoundedUpdateQueue(64)
+    flood = [
+        Update.de_json({"update_id": n, **updates.message(f"q{n}", sender=user(1))}, None)
+        for n in range(1, 21)
+    ]
+    for update in flood:
+        await queue.put(update)
+    late = Update.de_json({"update_id": 99, **updates.message("phone", sender=user(2))}, None)
+    await queue.put(late)
+    stop_marker = object()
+    await queue.put(stop_marker)
+    order = [queue.get_nowait() for _ in range(22)]
+    # The second user's first question comes right after the first user's first.
+    assert order[:2] == [flood[0], late]
+    # The first user's own updates keep their order, and the stop marker comes last.
+    assert order[2:21] == flood[1:]
+    assert order[21] is stop_marker
+    assert queue.qsize() == 0
