@@ -81,7 +81,6 @@ from bot.telegram_bot.transport.log_privacy import (
     keep_update_content_out_of_logs,
 )
 from bot.telegram_bot.transport.outbox import Outbox
-from bot.telegram_bot.transport.rate_budget import RateBudget
 from bot.telegram_bot.transport.update_flow import (
     BoundedStopApplication,
     BoundedUpdateQueue,
@@ -302,7 +301,7 @@ def build_application(
     # Opt in to python-telegram-bot's coming behaviour (durations as timedelta); without it,
     # PTB itself warns about deprecation each time Telegram answers 429 Too Many Requests.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    rate_limiter = rate_limiter or default_rate_limiter(RateBudget())
+    rate_limiter = rate_limiter or default_rate_limiter()
     budget = rate_limiter.budget if isinstance(rate_limiter, DeliveryRateLimiter) else None
     outbox = Outbox(outbox_store or OutboxStore(":memory:"), budget)
     update_queue = BoundedUpdateQueue(UPDATES_IN_HAND)
