@@ -25,6 +25,7 @@ from typing import Any
 from telegram.request import BaseRequest, RequestData
 
 from bot.service_notify import ServiceNotifier
+from bot.telegram_bot.transport.wrapped_request import WrappedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -151,20 +152,10 @@ class Liveness:
         return _ReadyAfterFirstPoll(inner, self)
 
 
-class _ReadyAfterFirstPoll(BaseRequest):
+class _ReadyAfterFirstPoll(WrappedRequest):
     def __init__(self, inner: BaseRequest, liveness: Liveness) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._liveness = liveness
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self._inner.read_timeout
-
-    async def initialize(self) -> None:
-        await self._inner.initialize()
-
-    async def shutdown(self) -> None:
-        await self._inner.shutdown()
 
     async def do_request(
         self,
@@ -176,7 +167,7 @@ class _ReadyAfterFirstPoll(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
-        status, payload = await self._inner.do_request(
+        status, payload = await super().do_request(
             url,
             method,
             request_data,

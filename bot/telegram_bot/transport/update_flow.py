@@ -35,6 +35,8 @@ from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter  # RequestData's items
 
+from bot.telegram_bot.transport.wrapped_request import WrappedRequest
+
 logger = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
@@ -145,25 +147,15 @@ class BoundedUpdateQueue(asyncio.Queue[object]):
         return self._room
 
 
-class RoomForUpdates(BaseRequest):
+class RoomForUpdates(WrappedRequest):
     """Wraps the transport of getUpdates: each call waits for room in `queue` (at least
     `batch` updates, so that a busy bot does not poll for every single one) and its
     `limit` is cut to the room there is. Every other request passes straight through."""
 
     def __init__(self, inner: BaseRequest, queue: BoundedUpdateQueue, batch: int) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._queue = queue
         self._batch = batch
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self._inner.read_timeout
-
-    async def initialize(self) -> None:
-        await self._inner.initialize()
-
-    async def shutdown(self) -> None:
-        await self._inner.shutdown()
 
     async def do_request(
         self,
@@ -188,7 +180,7 @@ class RoomForUpdates(BaseRequest):
             request_data = RequestData(
                 [RequestParameter.from_input(name, value) for name, value in parameters.items()]
             )
-        return await self._inner.do_request(
+        return await super().do_request(
             url,
             method,
             request_data,
