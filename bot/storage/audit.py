@@ -12,11 +12,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Final, Literal
 
 from bot.storage.database import OwnConnectionStore, StorageUnavailable
+from bot.storage.timestamps import from_text as _parse
+from bot.storage.timestamps import to_text as _timestamp
+from bot.storage.timestamps import utc_now as _utc_now
 
 SCHEMA_VERSION: Final = 1
 
@@ -65,18 +68,6 @@ class AuditRecord:
     state: AuditState
     changed_at: datetime
     undoes: int | None = None
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AuditStore(OwnConnectionStore):

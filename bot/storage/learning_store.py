@@ -20,12 +20,15 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final, Literal
 
 from bot.storage.database import OwnConnectionStore, StorageUnavailable
 from bot.storage.keys import pick_tag
+from bot.storage.timestamps import from_text as _parse
+from bot.storage.timestamps import to_text as _timestamp
+from bot.storage.timestamps import utc_now as _utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -112,18 +115,6 @@ class Change:
     diff: str
     state: ChangeState
     changed_at: datetime
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class LearningStore(OwnConnectionStore):

@@ -25,7 +25,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
@@ -47,6 +47,9 @@ from bot.storage.masking import (
     clean_question_text,
     mask_personal_data,
 )
+from bot.storage.timestamps import from_text as _parse_timestamp
+from bot.storage.timestamps import to_text as _timestamp
+from bot.storage.timestamps import utc_now as _utc_now
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -110,19 +113,6 @@ class LoggedQuestion:
 class FeedbackCounts:
     helpful: int = 0
     not_helpful: int = 0
-
-
-def _timestamp(moment: datetime) -> str:
-    # A fixed-width UTC form sorts as text, so range queries use the index.
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 _MIGRATIONS: Final[dict[int, str]] = {

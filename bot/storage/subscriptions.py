@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Final
 
 from bot.storage.database import OwnConnectionStore, StorageUnavailable
+from bot.storage.timestamps import to_text as _timestamp
 
 SCHEMA_VERSION: Final = 1
 # A claimed job's lease: renewed while it is delivered; a silent owner loses it after this.
@@ -146,10 +147,6 @@ def _cancel_pending(chat_id: int, topic: str | None) -> list[tuple[str, tuple[ob
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def this_process() -> str:

@@ -29,13 +29,16 @@ import sqlite3
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from bot.storage.database import OwnConnectionStore, StorageUnavailable
 from bot.storage.keys import limit_hash
 from bot.storage.question_log import hash_user, key_path_for, load_or_create_key
+from bot.storage.timestamps import from_text
+from bot.storage.timestamps import to_text as _timestamp
+from bot.storage.timestamps import utc_now as _utc_now
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -187,18 +190,8 @@ _EXPIRED_SELECT = (
 )
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _parse(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+    return None if text is None else from_text(text)
 
 
 class TicketStore(OwnConnectionStore):
